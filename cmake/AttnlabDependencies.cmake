@@ -1,0 +1,34 @@
+# Finds every system dependency once, so sub-projects only link imported targets.
+find_package(Torch REQUIRED)            # Debian libtorch-dev, or any LibTorch via CMAKE_PREFIX_PATH
+find_package(yaml-cpp REQUIRED)
+find_package(SQLite3 REQUIRED)
+find_package(Boost 1.74 REQUIRED COMPONENTS program_options)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(Threads REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+find_package(ZLIB REQUIRED)
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+if(ATTNLAB_BUILD_TESTS)
+  find_package(Catch2 2.13 REQUIRED)
+endif()
+
+# LibTorch as an interface target with its required flags (ABI define etc.).
+add_library(attnlab_torch INTERFACE)
+target_link_libraries(attnlab_torch INTERFACE ${TORCH_LIBRARIES})
+target_include_directories(attnlab_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
+separate_arguments(_torch_flags UNIX_COMMAND "${TORCH_CXX_FLAGS}")
+target_compile_options(attnlab_torch INTERFACE ${_torch_flags})
+
+# c10d's Gloo backend: Debian's LibTorch ships the library, the headers come from libgloo-dev.
+find_path(GLOO_INCLUDE_DIR gloo/config.h)
+if(NOT GLOO_INCLUDE_DIR)
+  message(FATAL_ERROR "Gloo headers not found: install libgloo-dev (scripts/setup.sh does).")
+endif()
+
+# CUDA: auto-enabled when the LibTorch found was built with it.
+set(ATTNLAB_WITH_CUDA OFF)
+if(ATTNLAB_CUDA STREQUAL "ON" OR (ATTNLAB_CUDA STREQUAL "AUTO" AND TORCH_CUDA_LIBRARIES))
+  set(ATTNLAB_WITH_CUDA ON)
+endif()
+message(STATUS "attnlab: LibTorch ${Torch_VERSION}, CUDA kernels: ${ATTNLAB_WITH_CUDA}")

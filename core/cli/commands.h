@@ -1,0 +1,27 @@
+// The subcommands of the `attnlab` executable: one function per command, one file each
+// (cmd_<name>.cpp). `args` holds the arguments after the subcommand's name.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace attnlab::cli {
+
+using Args = std::vector<std::string>;
+
+int cmd_run(const Args& args);      // expand an experiment's matrix and train every cell
+int cmd_train(const Args& args);    // train one resolved config (one matrix cell)
+int cmd_report(const Args& args);   // tables and figures from the results store
+int cmd_plugins(const Args& args);  // list / inspect attention plugins
+int cmd_data(const Args& args);     // tokenizers and shards: prepare, inspect, tokenize
+int cmd_config(const Args& args);   // show / schema: composed configs without running
+
+struct Command {
+  const char* name;
+  const char* summary;
+  int (*fn)(const Args&);
+};
+
+// Every subcommand, in the order `attnlab --help` lists them.
+const std::vector<Command>& all_commands();
+
+}  // namespace attnlab::cli

@@ -1,0 +1,64 @@
+// The `attnlab` executable: dispatches to a subcommand and turns every error into one
+// readable line (no C++ internals, no stack) and a non-zero exit code.
+#include <cstring>
+#include <exception>
+#include <iostream>
+
+#include "cli_common.h"
+#include "commands.h"
+
+namespace attnlab::cli {
+
+const std::vector<Command>& all_commands() {
+  static const std::vector<Command> commands = {
+      {"run", "run an experiment's matrix (skips finished runs)", cmd_run},
+      {"train", "train one config (a single run, no matrix)", cmd_train},
+      {"report", "tables and figures of an experiment from the results store", cmd_report},
+      {"plugins", "list the attention plugins and their options", cmd_plugins},
+      {"data", "tokenizers and shards: prepare, inspect, tokenize, detokenize", cmd_data},
+      {"config", "show a composed config or the schema of every key", cmd_config},
+  };
+  return commands;
+}
+
+}  // namespace attnlab::cli
+
+namespace {
+
+void print_help() {
+  std::cout << "attnlab: attention-variant ablations for language-model pretraining\n\n"
+               "usage: attnlab <command> [options]   (attnlab <command> --help for details)\n\n"
+               "commands:\n";
+  for (const auto& c : attnlab::cli::all_commands()) {
+    std::cout << "  " << c.name << std::string(10 - std::strlen(c.name), ' ') << c.summary << "\n";
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace attnlab::cli;
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
+      !std::strcmp(argv[1], "help")) {
+    print_help();
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string name = argv[1];
+  Args args(argv + 2, argv + argc);
+  for (const auto& c : all_commands()) {
+    if (name != c.name) continue;
+    try {
+      return c.fn(args);
+    } catch (const UsageError& e) {
+      std::cerr << "attnlab " << name << ": error: " << e.what() << "\n";
+      return 2;
+    } catch (const std::exception& e) {
+      std::cerr << "attnlab " << name << ": error: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  std::cerr << "attnlab: error: unknown command '" << name << "'; expected one of:";
+  for (const auto& c : all_commands()) std::cerr << " " << c.name;
+  std::cerr << " (see 'attnlab --help')\n";
+  return 2;
+}
