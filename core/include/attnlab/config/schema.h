@@ -1,0 +1,57 @@
+// Schemas of config sections: every key a component accepts, with its type, default, range,
+// choices and description. Components own their schemas (model, data, train, the attention
+// plugin's options); the registry validates a composed config against all of them and
+// feeds `attnlab config schema` and `attnlab plugins list`.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "attnlab/config/config.h"
+
+namespace attnlab::config {
+
+enum class ValueType { Int, Float, Bool, String, List, Map };
+const char* to_string(ValueType type);
+
+struct KeySchema {
+  std::string key;  // relative to the section, may be dotted for nested maps
+  ValueType type = ValueType::String;
+  nlohmann::json default_value;  // null: the key is required
+  double min = -std::numeric_limits<double>::infinity();  // inclusive, Int/Float only
+  double max = std::numeric_limits<double>::infinity();
+  std::vector<std::string> choices;  // allowed values for String keys; empty = any
+  std::string description;
+};
+
+struct SectionSchema {
+  std::string path;   // dotted section path: "model", "train", "attention.options", "" = root
+  std::string owner;  // who declares it, e.g. "model", "plugin gated_window"
+  std::vector<KeySchema> keys;
+  bool open = false;  // accept keys not listed (free-form maps such as `report`)
+};
+
+class SchemaRegistry {
+ public:
+  void add(SectionSchema section);
+  // A section whose schema depends on the config itself, e.g. attention.options depends on
+  // attention.variant. `make` may throw ConfigError (e.g. unknown plugin).
+  void add_dynamic(std::string path, std::function<SectionSchema(const ResolvedConfig&)> make);
+
+  // Fills defaults, converts ints given for floats, and checks every key: unknown keys
+  // (with "did you mean" suggestions), types, ranges, choices, required keys.
+  // Throws ConfigError naming the dotted key and its origin.
+  void validate(ResolvedConfig& config) const;
+
+  // Every static section, plus the dynamic ones resolved against `config` when given.
+  std::vector<SectionSchema> sections(const ResolvedConfig* config = nullptr) const;
+
+ private:
+  std::vector<SectionSchema> static_;
+  std::vector<std::pair<std::string, std::function<SectionSchema(const ResolvedConfig&)>>> dynamic_;
+};
+
+}  // namespace attnlab::config
