@@ -25,16 +25,16 @@ ParsedArgs parse_args(const std::string& command, const std::string& usage,
   try {
     auto parsed = po::command_line_parser(args).options(all).positional(pos).run();
     po::store(parsed, out.vm);
+    if (out.vm.count("help")) {  // before notify(), so --help works without required options
+      std::cout << "usage: attnlab " << command << " " << usage << "\n\n" << options << "\n";
+      out.help = true;
+      return out;
+    }
     po::notify(out.vm);
   } catch (const po::error& e) {
     std::ostringstream msg;
     msg << e.what() << " (see 'attnlab " << command << " --help' for the options it takes)";
     throw UsageError(msg.str());
-  }
-  if (out.vm.count("help")) {
-    std::cout << "usage: attnlab " << command << " " << usage << "\n\n" << options << "\n";
-    out.help = true;
-    return out;
   }
   if (!positional_name.empty() && out.vm.count(positional_name)) {
     out.positional = out.vm[positional_name].as<std::vector<std::string>>();

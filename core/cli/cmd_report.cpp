@@ -1,10 +1,109 @@
-// attnlab report: placeholder while the command is being built (replaced before landing).
-#include <stdexcept>
+// attnlab report: tables and figures of one experiment from the results store
+// (reports/include/attnlab/reports/report.h), or the stored config of one run (--run --config).
+#include <filesystem>
+#include <iostream>
+#include <set>
 
+#include "attnlab/reports/experiment_data.h"
+#include "attnlab/reports/report.h"
+#include "attnlab/store/store.h"
+#include "cli_common.h"
 #include "commands.h"
 
 namespace attnlab::cli {
 
-int cmd_report(const Args&) { throw std::runtime_error("'report' is not built yet"); }
+namespace {
+
+constexpr const char* kUsage =
+    "--experiment NAME [--out DIR] [--db PATH] [--format md,tex,csv] [--baseline VARIANT] "
+    "[--logx]\n       attnlab report --run ID --config [--db PATH]\n\n"
+    "Writes report.md (tables, figures, the data behind every number), tables.tex (booktabs,\n"
+    "\\input-able), tables/{main,ablation,efficiency,runs}.{md,tex,csv} and\n"
+    "figures/*.{png,pdf,gp,dat} (gnuplot; without it only the .gp/.dat). Statistics use\n"
+    "finished runs: mean ± sample std over seeds, Welch's t-test and 95% CI of Δ vs the\n"
+    "baseline. The ablation table's rows come from the config key report.ablation_rows.";
+
+void print_run_config(const store::Store& store, int64_t run_id) {
+  const auto run = store.run(run_id);
+  std::cout << "# run " << run.id << ": " << run.experiment << "/" << run.name << " (variant "
+            << run.variant << ", seed " << run.seed << ", " << run.status << ", code "
+            << (run.code_version.empty() ? "unknown" : run.code_version) << ")\n"
+            << "# overrides: " << run.overrides_json << "\n";
+  if (!run.config_yaml.empty()) {
+    std::cout << run.config_yaml << (run.config_yaml.back() == '\n' ? "" : "\n");
+  } else {
+    std::cout << nlohmann::json::parse(run.config_json).dump(2) << "\n";
+  }
+}
+
+}  // namespace
+
+int cmd_report(const Args& args) {
+  po::options_description options("report");
+  options.add_options()("experiment,e", po::value<std::string>(),
+                        "experiment name (as in the store)")(
+      "out,o", po::value<std::string>(), "output directory (default results/reports/<experiment>)")(
+      "db", po::value<std::string>()->default_value(default_db_path()),
+      "results store (env ATTNLAB_DB)")("format",
+                                        po::value<std::string>()->default_value("md,tex,csv"),
+                                        "table formats: subset of md,tex,csv")(
+      "baseline", po::value<std::string>(),
+      "variant every Δ is taken against (default: report.baseline, else dense)")(
+      "logx", po::bool_switch(), "log-scale step axis on the loss curves")(
+      "gnuplot", po::value<std::string>()->default_value("gnuplot"), "gnuplot program or path")(
+      "run", po::value<int64_t>(), "with --config: the run whose stored config to print")(
+      "config", po::bool_switch(), "print the stored resolved config and overrides of --run ID");
+  auto parsed = parse_args("report", kUsage, options, args);
+  if (parsed.help) return 0;
+  const auto& vm = parsed.vm;
+
+  std::set<std::string> formats;
+  try {
+    formats = reports::parse_formats(vm["format"].as<std::string>());
+  } catch (const reports::ReportError& e) {
+    throw UsageError(e.what());
+  }
+  const std::string db = vm["db"].as<std::string>();
+  if (!std::filesystem::exists(db)) {
+    throw UsageError("no results store at " + db +
+                     " (train something with 'attnlab run' first, or pass --db PATH)");
+  }
+  store::Store store(db);
+
+  if (vm["config"].as<bool>() || vm.count("run")) {
+    if (!vm["config"].as<bool>() || !vm.count("run")) {
+      throw UsageError("--run ID and --config go together (print a run's stored config)");
+    }
+    print_run_config(store, vm["run"].as<int64_t>());
+    return 0;
+  }
+  if (!vm.count("experiment")) {
+    std::string known;
+    for (const auto& name : store.experiments()) known += " " + name;
+    throw UsageError("--experiment NAME is required (experiments in " + db + ":" +
+                     (known.empty() ? " none" : known) + ")");
+  }
+
+  reports::ReportOptions report;
+  report.experiment = vm["experiment"].as<std::string>();
+  if (vm.count("out")) report.out_dir = vm["out"].as<std::string>();
+  report.formats = formats;
+  if (vm.count("baseline")) report.baseline = vm["baseline"].as<std::string>();
+  report.figures.gnuplot = vm["gnuplot"].as<std::string>();
+  report.figures.log_x = vm["logx"].as<bool>();
+
+  std::cerr << "attnlab report: reading '" << report.experiment << "' from " << db
+            << ", writing tables and figures...\n";
+  const auto output = reports::write_report(store, report);
+  for (const auto& note : output.notes) std::cerr << "note: " << note << "\n";
+  std::cout << "wrote " << output.files.size() << " files to " << output.out_dir.string() << ":\n";
+  for (const auto& file : output.files) {
+    const auto ext = file.extension();
+    if (ext == ".md" || ext == ".tex" || ext == ".csv" || ext == ".png") {
+      std::cout << "  " << file.string() << "\n";
+    }
+  }
+  return 0;
+}
 
 }  // namespace attnlab::cli

@@ -13,6 +13,8 @@
 
 namespace attnlab::config {
 
+class SchemaRegistry;  // schema.h
+
 // Where a value came from: a file position (1-based line and column) or an override.
 struct Origin {
   std::string file;  // path of the YAML file, or "<override>" for the command line
@@ -56,6 +58,9 @@ struct ComposeOptions {
   // Directories searched for config groups (<dir>/<group>/<option>.yaml), first match wins.
   // The experiment file's own directory is searched first.
   std::vector<std::filesystem::path> search_path;
+  // Optional: keys this registry declares count as existing for `a.b=v` overrides, so a key
+  // that only has a schema default can be set without '+'.
+  const SchemaRegistry* schema = nullptr;
 };
 
 // Loads `experiment_file`, composes its `defaults:`, applies `overrides` (command line),
@@ -64,5 +69,11 @@ struct ComposeOptions {
 std::vector<ResolvedConfig> compose_experiment(const std::filesystem::path& experiment_file,
                                                const std::vector<std::string>& overrides,
                                                const ComposeOptions& options);
+
+// An experiment given as a path (an existing file) or by name: `smoke` -> <dir>/smoke.yaml
+// for the first dir of options.search_path holding it. Throws ConfigError listing the
+// experiments found when there is none.
+std::filesystem::path resolve_experiment_path(const std::string& name_or_path,
+                                              const ComposeOptions& options);
 
 }  // namespace attnlab::config

@@ -49,6 +49,10 @@ class SchemaRegistry {
   // Every static section, plus the dynamic ones resolved against `config` when given.
   std::vector<SectionSchema> sections(const ResolvedConfig* config = nullptr) const;
 
+  // Whether `dotted_key` is a key some section declares (dynamic sections resolved against
+  // `config`; one that cannot be resolved declares nothing).
+  bool declares(const std::string& dotted_key, const ResolvedConfig& config) const;
+
  private:
   std::vector<SectionSchema> static_;
   std::vector<std::pair<std::string, std::function<SectionSchema(const ResolvedConfig&)>>> dynamic_;

@@ -1,0 +1,176 @@
+// TokenLoader and ValidationSet: windows over memory-mapped shards; see loader.h.
+#include "attnlab/data/loader.h"
+
+#include <glob.h>
+
+#include <algorithm>
+#include <iostream>
+#include <numeric>
+
+#include "token_stream.h"
+
+namespace attnlab::data {
+
+namespace {
+
+// splitmix64: a tiny, fully specified generator, so a seed gives the same batches with any
+// compiler and standard library (std:: distributions are implementation-defined).
+struct SplitMix64 {
+  uint64_t state;
+  uint64_t next() {
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  uint64_t below(uint64_t n) {  // uniform in [0, n), by rejection
+    const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+    uint64_t x;
+    do x = next();
+    while (x >= limit);
+    return x % n;
+  }
+};
+
+void check_shape(const LoaderOptions& o) {
+  if (o.batch_size <= 0 || o.seq_len <= 0)
+    throw DataError("loader: batch_size and seq_len must be > 0 (got " +
+                    std::to_string(o.batch_size) + ", " + std::to_string(o.seq_len) + ")");
+  if (o.world_size <= 0 || o.rank < 0 || o.rank >= o.world_size)
+    throw DataError("loader: rank " + std::to_string(o.rank) + " is not in [0, world_size " +
+                    std::to_string(o.world_size) + ")");
+  if (o.train_files.empty())
+    throw DataError("data.train_files is empty: list at least one llm.c shard (glob allowed)");
+}
+
+}  // namespace
+
+std::vector<std::string> expand_file_patterns(const std::vector<std::string>& patterns,
+                                              const std::string& key) {
+  std::vector<std::string> files;
+  for (const auto& pattern : patterns) {
+    glob_t g{};
+    const int rc = ::glob(pattern.c_str(), 0, nullptr, &g);
+    if (rc == GLOB_NOMATCH) {
+      ::globfree(&g);
+      throw DataError(key + ": '" + pattern +
+                      "' matches no file (relative paths start at the current directory; "
+                      "run 'attnlab data prepare' to create shards)");
+    }
+    if (rc != 0) {
+      ::globfree(&g);
+      throw DataError(key + ": cannot expand '" + pattern + "' (read error or out of memory)");
+    }
+    for (size_t i = 0; i < g.gl_pathc; ++i) files.emplace_back(g.gl_pathv[i]);
+    ::globfree(&g);
+  }
+  return files;
+}
+
+TokenLoader::TokenLoader(const LoaderOptions& options) : options_(options) {
+  check_shape(options_);
+  stream_ = std::make_unique<TokenStream>(
+      expand_file_patterns(options_.train_files, "data.train_files"), options_.vocab_size);
+  const uint64_t T = options_.seq_len;
+  const uint64_t rows_per_batch = uint64_t(options_.batch_size) * options_.world_size;
+  train_begin_ = options_.val_files.empty() ? options_.val_tokens : 0;
+  const uint64_t available = stream_->size() > train_begin_ ? stream_->size() - train_begin_ : 0;
+  n_windows_ = available > T ? (available - 1) / T : 0;
+  batches_per_epoch_ = n_windows_ / rows_per_batch;
+  if (batches_per_epoch_ == 0) {
+    throw DataError("data.train_files: " + stream_->describe() +
+                    (train_begin_
+                         ? " minus " + std::to_string(train_begin_) + " held out for validation"
+                         : "") +
+                    " leave " + std::to_string(available) + " tokens, too few for one batch of " +
+                    std::to_string(options_.batch_size) + " x " + std::to_string(T + 1) +
+                    " tokens on each of " + std::to_string(options_.world_size) +
+                    " rank(s); add data, or lower batch_size, seq_len or val_tokens");
+  }
+  start_epoch(0);
+}
+
+TokenLoader::~TokenLoader() = default;
+
+void TokenLoader::start_epoch(uint64_t epoch) {
+  if (permutation_epoch_ == epoch) return;
+  permutation_.resize(n_windows_);
+  std::iota(permutation_.begin(), permutation_.end(), uint64_t{0});
+  SplitMix64 rng{options_.seed * 0x9E3779B97F4A7C15ull ^ (epoch + 1) * 0xD1B54A32D192ED03ull};
+  for (uint64_t i = n_windows_ - 1; i > 0; --i)
+    std::swap(permutation_[i], permutation_[rng.below(i + 1)]);
+  permutation_epoch_ = epoch;
+}
+
+void TokenLoader::next(int32_t* tokens_B_T1) {
+  if (position_.index == batches_per_epoch_) {
+    position_ = {position_.epoch + 1, 0};
+    if (!warned_repeat_) {
+      std::cerr << "attnlab data: warning: epoch " << position_.epoch
+                << " begins: training now repeats data (" << train_tokens() << " train tokens, "
+                << batches_per_epoch_ << " batches per epoch per rank)\n";
+      warned_repeat_ = true;
+    }
+  }
+  start_epoch(position_.epoch);
+  const uint64_t B = options_.batch_size, T = options_.seq_len, W = options_.world_size;
+  for (uint64_t b = 0; b < B; ++b) {
+    const uint64_t window = permutation_[(position_.index * B + b) * W + options_.rank];
+    stream_->copy(train_begin_ + window * T, T + 1, tokens_B_T1 + b * (T + 1));
+  }
+  ++position_.index;
+}
+
+void TokenLoader::seek(const LoaderPosition& position) {
+  if (position.index > batches_per_epoch_)
+    throw DataError("loader position index " + std::to_string(position.index) +
+                    " is past the end of an epoch (" + std::to_string(batches_per_epoch_) +
+                    " batches per rank): the data, batch_size, seq_len or world_size changed "
+                    "since the checkpoint");
+  position_ = position;
+  if (position_.epoch > 0) warned_repeat_ = true;  // the run already crossed an epoch
+  start_epoch(position_.epoch);
+}
+
+uint64_t TokenLoader::tokens_seen() const {
+  const uint64_t batches = position_.epoch * batches_per_epoch_ + position_.index;
+  return batches * uint64_t(options_.batch_size) * options_.seq_len;
+}
+
+uint64_t TokenLoader::train_tokens() const { return stream_->size() - train_begin_; }
+
+ValidationSet::ValidationSet(const LoaderOptions& options) : options_(options) {
+  check_shape(options_);
+  if (options_.val_tokens == 0) return;
+  const bool held_out = options_.val_files.empty();
+  const std::string key = held_out ? "data.train_files" : "data.val_files";
+  stream_ = std::make_unique<TokenStream>(
+      expand_file_patterns(held_out ? options_.train_files : options_.val_files, key),
+      options_.vocab_size);
+  if (stream_->size() < options_.val_tokens)
+    throw DataError("data.val_tokens = " + std::to_string(options_.val_tokens) + " exceeds the " +
+                    stream_->describe() + " of " + key + "; lower data.val_tokens");
+  const uint64_t T = options_.seq_len;
+  const uint64_t windows = (options_.val_tokens - 1) / T;
+  n_batches_ = windows / options_.batch_size / options_.world_size;
+  if (n_batches_ == 0)
+    throw DataError("data.val_tokens = " + std::to_string(options_.val_tokens) +
+                    " gives no full validation batch of " + std::to_string(options_.batch_size) +
+                    " x " + std::to_string(T + 1) + " tokens per rank; set it to at least " +
+                    std::to_string(uint64_t(options_.batch_size) * options_.world_size * T + 1) +
+                    " (or 0 for no validation)");
+}
+
+ValidationSet::~ValidationSet() = default;
+
+void ValidationSet::batch(size_t i, int32_t* tokens_B_T1) const {
+  if (i >= n_batches_)
+    throw DataError("validation batch " + std::to_string(i) + " requested, only " +
+                    std::to_string(n_batches_) + " exist");
+  const uint64_t B = options_.batch_size, T = options_.seq_len;
+  const uint64_t global_batch = uint64_t(i) * options_.world_size + options_.rank;
+  for (uint64_t b = 0; b < B; ++b)
+    stream_->copy((global_batch * B + b) * T, T + 1, tokens_B_T1 + b * (T + 1));
+}
+
+}  // namespace attnlab::data

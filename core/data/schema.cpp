@@ -1,0 +1,41 @@
+// The keys of the `data` config section, with defaults and descriptions; see data/schema.h.
+#include "attnlab/data/schema.h"
+
+namespace attnlab::config {
+
+SectionSchema data_schema() {
+  using nlohmann::json;
+  SectionSchema s;
+  s.path = "data";
+  s.owner = "data";
+  auto key = [&](std::string name, ValueType type, json default_value, std::string description) {
+    KeySchema k;
+    k.key = std::move(name);
+    k.type = type;
+    k.default_value = std::move(default_value);
+    k.description = std::move(description);
+    s.keys.push_back(std::move(k));
+    return &s.keys.back();
+  };
+  key("tokenizer", ValueType::String, "gpt2",
+      "tokenizer the shards were made with: a folder name under tokenizer_dir")
+      ->choices = {"gpt2", "qwen3"};
+  key("tokenizer_dir", ValueType::String, "../shared/tokenizers",
+      "folder holding one sub-folder per tokenizer (gpt2/encoder.json+vocab.bpe, "
+      "qwen3/tokenizer.json)");
+  key("train_files", ValueType::List, json(),
+      "llm.c token shards to train on (glob patterns allowed, expanded in sorted order)");
+  key("val_files", ValueType::List, json::array(),
+      "validation shards; empty: hold out the first val_tokens tokens of train_files");
+  key("val_tokens", ValueType::Int, 32768,
+      "validation token budget read from the start of val_files (0: no validation)")
+      ->min = 0;
+  auto* vocab = key("vocab_size", ValueType::Int, 50257,
+                    "the tokenizer's vocabulary size (GPT-2 50257, Qwen3 151669); a token id at "
+                    "or above it in a shard is an error");
+  vocab->min = 1;
+  vocab->max = 4294967296.0;
+  return s;
+}
+
+}  // namespace attnlab::config

@@ -1,0 +1,75 @@
+// Finding, loading and checking attention plugins (libattnlab_<name>.so), and creating their
+// variants. The checks run in this order, each failing with its own one-line PluginError
+// that names the plugin, the path and what to do: the path exists, dlopen (RTLD_NOW |
+// RTLD_LOCAL), the entry symbol, abi_version, struct_size, the descriptor's fields, LibTorch
+// version and C++11 ABI, the name matching the file, the option specs. Options given to
+// create() are checked against the plugin's specs and completed with the defaults.
+// Libraries are never unloaded (a plugin's statics may outlive any handle we hold).
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "attnlab/config/schema.h"
+#include "attnlab/plugin_abi.h"
+
+namespace attnlab {
+class AttentionVariant;
+}
+
+namespace attnlab::plugin {
+
+class PluginError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct LoadedPlugin {
+  std::string name;
+  std::string version;
+  std::string description;
+  std::filesystem::path path;  // absolute
+  std::string sha256;          // of the library file, lowercase hex
+  const attnlab_plugin_descriptor* descriptor = nullptr;
+  std::vector<config::KeySchema> options;  // in declaration order
+
+  // `options` with every declared default filled in; throws PluginError on an unknown key,
+  // a wrong type, a value out of range or not among the choices.
+  nlohmann::json complete_options(const nlohmann::json& options) const;
+
+  // Creates the variant for one layer (options completed as above). The shared_ptr's deleter
+  // calls the plugin's destroy. Throws PluginError with the plugin's message if create fails.
+  std::shared_ptr<AttentionVariant> create(const attnlab_layer_dims& dims,
+                                           const nlohmann::json& options) const;
+};
+
+class PluginRegistry {
+ public:
+  explicit PluginRegistry(std::filesystem::path plugin_dir);
+
+  const std::filesystem::path& plugin_dir() const { return plugin_dir_; }
+  // Names of the libattnlab_<name>.so files in the plugin directory, sorted.
+  // Throws PluginError if the directory does not exist.
+  std::vector<std::string> available() const;
+  // Loads <plugin_dir>/libattnlab_<name>.so (once; later calls return the same object).
+  // An unknown name fails with the list of available ones.
+  const LoadedPlugin& load(const std::string& name);
+  // Loads a plugin library by path (its file name must be libattnlab_<name>.so).
+  const LoadedPlugin& load_path(const std::filesystem::path& path);
+
+ private:
+  std::filesystem::path plugin_dir_;
+  std::mutex mutex_;
+  std::map<std::filesystem::path, std::unique_ptr<LoadedPlugin>> loaded_;  // by canonical path
+};
+
+// The plugin's options as the config section "attention.options" (owner "plugin <name>").
+config::SectionSchema options_schema(const LoadedPlugin& plugin);
+
+}  // namespace attnlab::plugin

@@ -1,0 +1,28 @@
+// Where the trainer sends what it measures. The trainer does not know about SQLite: the
+// run driver adapts this interface to the results store (and tests collect into memory).
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace attnlab::train {
+
+using MetricValues = std::vector<std::pair<std::string, double>>;
+
+class MetricsSink {
+ public:
+  virtual ~MetricsSink() = default;
+  // Scalars of one step, e.g. {"train/loss", 3.2}; re-logging a step replaces its values.
+  virtual void log(int64_t step, const MetricValues& values) = 0;
+  // A structured evaluation result, e.g. "gate_mean" -> [[per head] per layer].
+  virtual void eval(int64_t step, const std::string& name, const nlohmann::json& value) = 0;
+  // Drops every metric and evaluation logged after `step` (a resumed run replaces them).
+  virtual void truncate_after(int64_t step) = 0;
+  // A fact about the whole run, e.g. "n_params".
+  virtual void info(const std::string& key, const nlohmann::json& value) = 0;
+};
+
+}  // namespace attnlab::train

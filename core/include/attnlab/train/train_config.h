@@ -1,0 +1,42 @@
+// What `train:` in a config holds: optimisation, schedule, evaluation and device settings.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+
+#include "attnlab/config/schema.h"
+
+namespace attnlab::train {
+
+struct TrainConfig {
+  int64_t steps = 0;          // optimizer steps
+  int64_t batch_size = 0;     // B sequences per micro-batch (per rank)
+  int64_t seq_len = 0;        // T tokens per sequence
+  int64_t grad_accum = 1;     // micro-batches per optimizer step
+  double lr = 0.0;            // peak learning rate
+  double min_lr_ratio = 0.0;  // cosine decays to lr * min_lr_ratio
+  int64_t warmup_steps = 0;
+  double weight_decay = 0.0;  // AdamW; never on 1-D parameters (norms, biases)
+  double beta1 = 0.0, beta2 = 0.0, adam_eps = 0.0;
+  double grad_clip = 0.0;     // max global grad norm; 0 disables clipping
+  int64_t eval_every = 0;     // steps between validation passes (and always at the end)
+  int64_t log_every = 1;      // steps between progress lines on stdout
+  int64_t threads = 0;        // intra-op threads; 0 = every core of the machine
+  std::string device;         // "cpu" or "cuda"
+  std::string dtype;          // "fp32" or "bf16" (autocast, fp32 master weights)
+  int64_t checkpoint_every = 0;   // steps between checkpoints; 0 = only at the end / on SIGTERM
+  int64_t keep_checkpoints = 2;   // newest checkpoints kept
+  std::string nonfinite;          // "halt" or "skip": what a NaN/Inf loss or grad norm does
+  int64_t max_skips = 0;          // policy skip: abort after this many skipped steps in a row
+  int64_t inject_nonfinite_step = -1;  // testing: make this step's loss NaN (-1: never)
+
+  static TrainConfig from_json(const nlohmann::json& train_section);
+  int64_t tokens_per_step(int world_size = 1) const {
+    return batch_size * seq_len * grad_accum * world_size;
+  }
+};
+
+config::SectionSchema train_schema();
+
+}  // namespace attnlab::train

@@ -1,0 +1,64 @@
+// The training loop: micro-batches with gradient accumulation, AdamW with warm-up + cosine,
+// gradient clipping, periodic validation, progress lines and metrics; checkpoints and
+// resume, preemption (stop at a step boundary on request), and the non-finite policy.
+// It trains whatever Decoder it is given and knows nothing of plugins, YAML or SQLite.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "attnlab/data/loader.h"
+#include "attnlab/model/decoder.h"
+#include "attnlab/train/checkpoint.h"
+#include "attnlab/train/metrics_sink.h"
+#include "attnlab/train/train_config.h"
+
+namespace attnlab::train {
+
+struct TrainResult {
+  int64_t steps = 0;               // steps completed (equals config steps unless preempted)
+  int64_t resumed_from = -1;       // the step a checkpoint resumed at, -1 for a fresh start
+  bool preempted = false;          // stopped on request after checkpointing
+  double final_train_loss = 0.0;
+  double final_val_loss = 0.0;
+  double tokens_per_s_mean = 0.0;  // over the steps this process ran, its first one excluded
+  double wall_s = 0.0;
+};
+
+// A NaN/Inf loss or gradient norm under policy `halt`, or too many skipped steps.
+class NonFiniteError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct TrainerOptions {
+  CheckpointManager* checkpoints = nullptr;  // null: no checkpoints, no resume
+  std::string config_fingerprint;            // must match a checkpoint to resume from it
+  std::string code_version;
+  const std::atomic<bool>* stop_requested = nullptr;  // checked after every step
+  std::string log_prefix;                             // e.g. "[attention=dense] "
+};
+
+class Trainer {
+ public:
+  Trainer(model::Decoder model, TrainConfig config, data::TokenLoader& train_data,
+          const data::ValidationSet& val_data, MetricsSink& sink, TrainerOptions options);
+  TrainResult run();
+  // Mean loss over the whole validation set (no gradients).
+  double evaluate();
+
+ private:
+  torch::Tensor next_batch_BT1();
+  void log_gates(int64_t step);
+  void save_checkpoint(const torch::optim::Optimizer& optimizer, const TrainProgress& progress);
+
+  model::Decoder model_;
+  TrainConfig config_;
+  data::TokenLoader& train_data_;
+  const data::ValidationSet& val_data_;
+  MetricsSink& sink_;
+  TrainerOptions options_;
+};
+
+}  // namespace attnlab::train

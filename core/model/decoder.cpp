@@ -1,0 +1,70 @@
+// Decoder blocks and the full model.
+#include "attnlab/model/decoder.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+namespace attnlab::model {
+
+BlockImpl::BlockImpl(const ModelConfig& c, int64_t layer_index, const VariantFactory& make) {
+  attn_norm = register_module("attn_norm", RMSNorm(c.d_model, c.norm_eps));
+  attn = register_module("attn", AttentionLayer(c, layer_index, make));
+  mlp_norm = register_module("mlp_norm", RMSNorm(c.d_model, c.norm_eps));
+  mlp = register_module("mlp", SwiGLU(c.d_model, c.ffn_hidden));
+}
+
+torch::Tensor BlockImpl::forward(const torch::Tensor& x_BTC) {
+  auto h_BTC = x_BTC + attn(attn_norm(x_BTC));
+  return h_BTC + mlp(mlp_norm(h_BTC));
+}
+
+DecoderImpl::DecoderImpl(const ModelConfig& c, const VariantFactory& make) : config_(c) {
+  embed = register_module("embed", torch::nn::Embedding(c.vocab_size, c.d_model));
+  blocks = register_module("blocks", torch::nn::ModuleList());
+  for (int64_t l = 0; l < c.n_layer; ++l) blocks->push_back(Block(c, l, make));
+  final_norm = register_module("final_norm", RMSNorm(c.d_model, c.norm_eps));
+  if (!c.tie_embeddings) {
+    lm_head = register_module(
+        "lm_head", torch::nn::Linear(torch::nn::LinearOptions(c.d_model, c.vocab_size).bias(false)));
+  }
+  reset_parameters();
+}
+
+void DecoderImpl::reset_parameters() {
+  torch::NoGradGuard no_grad;
+  const double std = config_.init_std;
+  const double out_std = std / std::sqrt(2.0 * config_.n_layer);
+  embed->weight.normal_(0.0, std);
+  if (lm_head) lm_head->weight.normal_(0.0, std);
+  for (const auto& module : *blocks) {
+    auto block = module->as<BlockImpl>();
+    for (auto* lin : {&block->attn->q_proj, &block->attn->k_proj, &block->attn->v_proj}) {
+      (*lin)->weight.normal_(0.0, std);
+    }
+    block->attn->o_proj->weight.normal_(0.0, out_std);
+    block->mlp->gate->weight.normal_(0.0, std);
+    block->mlp->up->weight.normal_(0.0, std);
+    block->mlp->down->weight.normal_(0.0, out_std);
+  }
+}
+
+torch::Tensor DecoderImpl::hidden(const torch::Tensor& idx_BT) {
+  auto x_BTC = embed(idx_BT);
+  for (const auto& module : *blocks) x_BTC = module->as<BlockImpl>()->forward(x_BTC);
+  return final_norm(x_BTC);
+}
+
+torch::Tensor DecoderImpl::forward(const torch::Tensor& idx_BT) {
+  auto h_BTC = hidden(idx_BT);
+  return lm_head ? lm_head(h_BTC) : torch::matmul(h_BTC, embed->weight.t());
+}
+
+torch::Tensor DecoderImpl::loss(const torch::Tensor& idx_BT, const torch::Tensor& targets_BT) {
+  auto logits_BTV = forward(idx_BT);
+  return torch::nn::functional::cross_entropy(
+      logits_BTV.reshape({-1, logits_BTV.size(-1)}).to(torch::kFloat32),
+      targets_BT.reshape({-1}));
+}
+
+}  // namespace attnlab::model

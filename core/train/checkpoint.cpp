@@ -1,0 +1,286 @@
+// CheckpointManager: atomic, verified checkpoints with a `latest` pointer (see checkpoint.h).
+#include "attnlab/train/checkpoint.h"
+
+#include <fcntl.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "attnlab/util/sha256.h"
+
+namespace attnlab::train {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr char kMagic[8] = {'A', 'T', 'T', 'N', 'C', 'K', 'P', 'T'};
+constexpr size_t kHeaderBytes = 8 + 4 + 8 + 32;
+
+void write_all(int fd, const void* data, size_t size, const fs::path& path) {
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::write(fd, p, size);
+    if (n < 0) {
+      throw CheckpointError("cannot write checkpoint " + path.string() + ": " + std::strerror(errno) +
+                            " (is the disk full?)");
+    }
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+void fsync_dir(const fs::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+// Writes `bytes` to `path` durably: temp file, fsync, rename, fsync of the directory.
+void write_atomically(const fs::path& path, const std::string& header, const std::string& payload,
+                      bool with_crash_points) {
+  const fs::path tmp = path.string() + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) {
+    throw CheckpointError("cannot create " + tmp.string() + ": " + std::strerror(errno));
+  }
+  write_all(fd, header.data(), header.size(), tmp);
+  if (with_crash_points) {
+    write_all(fd, payload.data(), payload.size() / 2, tmp);
+    checkpoint_crash_point(1);
+    write_all(fd, payload.data() + payload.size() / 2, payload.size() - payload.size() / 2, tmp);
+  } else {
+    write_all(fd, payload.data(), payload.size(), tmp);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    throw CheckpointError("cannot flush " + tmp.string() + ": " + std::strerror(errno));
+  }
+  if (with_crash_points) checkpoint_crash_point(2);
+  fs::rename(tmp, path);
+  fsync_dir(path.parent_path());
+}
+
+std::string tensor_to_string(const torch::Tensor& t) {
+  auto c = t.contiguous();
+  return std::string(static_cast<const char*>(c.data_ptr()), c.numel());
+}
+
+torch::Tensor string_to_tensor(const std::string& s) {
+  auto t = torch::empty({static_cast<int64_t>(s.size())}, torch::kUInt8);
+  std::memcpy(t.data_ptr(), s.data(), s.size());
+  return t;
+}
+
+nlohmann::json meta_to_json(const CheckpointMeta& m) {
+  const auto& p = m.progress;
+  return {{"next_step", p.next_step},
+          {"tokens_seen", p.tokens_seen},
+          {"loader_epoch", p.loader.epoch},
+          {"loader_index", p.loader.index},
+          {"consecutive_skips", p.consecutive_skips},
+          {"config_fingerprint", m.config_fingerprint},
+          {"code_version", m.code_version}};
+}
+
+CheckpointMeta meta_from_json(const nlohmann::json& j) {
+  CheckpointMeta m;
+  m.progress.next_step = j.at("next_step").get<int64_t>();
+  m.progress.tokens_seen = j.at("tokens_seen").get<uint64_t>();
+  m.progress.loader.epoch = j.at("loader_epoch").get<uint64_t>();
+  m.progress.loader.index = j.at("loader_index").get<uint64_t>();
+  m.progress.consecutive_skips = j.at("consecutive_skips").get<int64_t>();
+  m.config_fingerprint = j.at("config_fingerprint").get<std::string>();
+  m.code_version = j.at("code_version").get<std::string>();
+  return m;
+}
+
+// Every default generator whose state a resumed run needs: the CPU one, and each CUDA device's.
+std::vector<std::pair<std::string, at::Generator>> generators() {
+  std::vector<std::pair<std::string, at::Generator>> out;
+  out.emplace_back("rng.cpu", at::detail::getDefaultCPUGenerator());
+  if (torch::cuda::is_available()) {
+    for (int64_t i = 0; i < static_cast<int64_t>(torch::cuda::device_count()); ++i) {
+      out.emplace_back("rng.cuda" + std::to_string(i),
+                       at::globalContext().defaultGenerator(c10::Device(c10::kCUDA, i)));
+    }
+  }
+  return out;
+}
+
+std::string serialize(const torch::nn::Module& model, const torch::optim::Optimizer& optimizer,
+                      const CheckpointMeta& meta) {
+  torch::serialize::OutputArchive archive;
+  for (const auto& p : model.named_parameters()) archive.write("model." + p.key(), p.value());
+  for (const auto& b : model.named_buffers()) archive.write("model." + b.key(), b.value(), true);
+  torch::serialize::OutputArchive opt_archive;
+  optimizer.save(opt_archive);
+  archive.write("optimizer", opt_archive);
+  for (auto& [name, gen] : generators()) {
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    archive.write(name, gen.get_state(), true);
+  }
+  archive.write("meta.json", string_to_tensor(meta_to_json(meta).dump()), true);
+  std::ostringstream out;
+  archive.save_to(out);
+  return out.str();
+}
+
+// Reads and verifies one checkpoint file; throws CheckpointError saying what is wrong.
+std::string read_verified_payload(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw CheckpointError("cannot open " + path.string());
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (bytes.size() < kHeaderBytes || std::memcmp(bytes.data(), kMagic, 8) != 0) {
+    throw CheckpointError(path.string() + " is not an attnlab checkpoint (bad magic or truncated)");
+  }
+  uint32_t version = 0;
+  uint64_t size = 0;
+  std::memcpy(&version, bytes.data() + 8, 4);
+  std::memcpy(&size, bytes.data() + 12, 8);
+  if (version != kCheckpointFormatVersion) {
+    throw CheckpointError(path.string() + " has checkpoint format " + std::to_string(version) +
+                          ", this attnlab reads format " +
+                          std::to_string(kCheckpointFormatVersion));
+  }
+  if (bytes.size() != kHeaderBytes + size) {
+    throw CheckpointError(path.string() + " is truncated: " + std::to_string(bytes.size()) +
+                          " bytes, header says " + std::to_string(kHeaderBytes + size));
+  }
+  const std::string payload = bytes.substr(kHeaderBytes);
+  const std::string stored(bytes.data() + 20, 32);
+  std::string expected_hex;
+  const auto actual_hex = util::sha256_hex(payload.data(), payload.size());
+  static const char* hex = "0123456789abcdef";
+  for (unsigned char c : stored) {
+    expected_hex += hex[c >> 4];
+    expected_hex += hex[c & 15];
+  }
+  if (actual_hex != expected_hex) {
+    throw CheckpointError(path.string() + " is damaged: SHA-256 " + actual_hex +
+                          " does not match the recorded " + expected_hex);
+  }
+  return payload;
+}
+
+std::string make_header(const std::string& payload) {
+  std::string header(kMagic, 8);
+  const uint32_t version = kCheckpointFormatVersion;
+  const uint64_t size = payload.size();
+  header.append(reinterpret_cast<const char*>(&version), 4);
+  header.append(reinterpret_cast<const char*>(&size), 8);
+  const auto digest_hex = util::sha256_hex(payload.data(), payload.size());
+  for (size_t i = 0; i < 64; i += 2) {
+    header.push_back(static_cast<char>(std::stoi(digest_hex.substr(i, 2), nullptr, 16)));
+  }
+  return header;
+}
+
+}  // namespace
+
+void checkpoint_crash_point(int stage) {
+  static const int crash_at = [] {
+    const char* env = std::getenv("ATTNLAB_CHECKPOINT_CRASH_AT");
+    return env ? std::atoi(env) : 0;
+  }();
+  if (crash_at == stage) {
+    std::fprintf(stderr, "attnlab: injected crash at checkpoint stage %d\n", stage);
+    std::abort();
+  }
+}
+
+CheckpointManager::CheckpointManager(fs::path dir, int keep) : dir_(std::move(dir)), keep_(keep) {}
+
+std::vector<fs::path> CheckpointManager::list() const {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir_, ec)) {
+    const auto name = e.path().filename().string();
+    if (name.rfind("step_", 0) == 0 && e.path().extension() == ".ckpt") out.push_back(e.path());
+  }
+  std::sort(out.begin(), out.end());  // step numbers are zero-padded
+  return out;
+}
+
+fs::path CheckpointManager::save(const torch::nn::Module& model,
+                                 const torch::optim::Optimizer& optimizer,
+                                 const CheckpointMeta& meta) {
+  fs::create_directories(dir_);
+  const std::string payload = serialize(model, optimizer, meta);
+  char name[64];
+  std::snprintf(name, sizeof(name), "step_%010lld.ckpt",
+                static_cast<long long>(meta.progress.next_step));
+  const fs::path path = dir_ / name;
+  write_atomically(path, make_header(payload), payload, true);
+  checkpoint_crash_point(3);
+  write_atomically(dir_ / "latest", "", std::string(name) + "\n", false);
+  checkpoint_crash_point(4);
+  auto all = list();
+  for (size_t i = 0; i + keep_ < all.size(); ++i) fs::remove(all[i]);
+  return path;
+}
+
+std::optional<CheckpointMeta> CheckpointManager::load_latest(torch::nn::Module& model,
+                                                             torch::optim::Optimizer& optimizer,
+                                                             const std::string& fingerprint) {
+  auto all = list();
+  // Newest first; `latest` normally names the last one, but a crash between the rename and
+  // the pointer update leaves a newer complete file, which verifies and is used.
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    std::string payload;
+    try {
+      payload = read_verified_payload(*it);
+    } catch (const CheckpointError& e) {
+      std::fprintf(stderr, "attnlab: warning: skipping checkpoint: %s; trying the previous one\n",
+                   e.what());
+      continue;
+    }
+    torch::serialize::InputArchive archive;
+    archive.load_from(payload.data(), payload.size());
+    torch::Tensor meta_bytes;
+    archive.read("meta.json", meta_bytes);
+    const auto meta = meta_from_json(nlohmann::json::parse(tensor_to_string(meta_bytes)));
+    if (meta.config_fingerprint != fingerprint) {
+      throw CheckpointError(
+          it->string() + " was written by a run with a different config (model, data, train or "
+          "attention changed); run with --restart to start this run over");
+    }
+    torch::NoGradGuard no_grad;
+    for (auto& p : model.named_parameters()) {
+      torch::Tensor t;
+      archive.read("model." + p.key(), t);
+      p.value().copy_(t);
+    }
+    for (auto& b : model.named_buffers()) {
+      torch::Tensor t;
+      archive.read("model." + b.key(), t, true);
+      b.value().copy_(t);
+    }
+    torch::serialize::InputArchive opt_archive;
+    archive.read("optimizer", opt_archive);
+    optimizer.load(opt_archive);
+    for (auto& [name, gen] : generators()) {
+      torch::Tensor state;
+      archive.read(name, state, true);
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(state);
+    }
+    return meta;
+  }
+  return std::nullopt;
+}
+
+void CheckpointManager::clear() {
+  for (const auto& p : list()) fs::remove(p);
+  fs::remove(dir_ / "latest");
+}
+
+}  // namespace attnlab::train

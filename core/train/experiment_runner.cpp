@@ -1,0 +1,171 @@
+// run_experiment: the matrix loop behind `attnlab run` and `attnlab train`.
+#include "attnlab/train/experiment_runner.h"
+
+#include <c10/util/Exception.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+
+#include <chrono>
+#include <cstdio>
+
+#include "attnlab/code_version.h"
+#include "attnlab/config/config.h"
+#include "attnlab/config/yaml_writer.h"
+#include "attnlab/plugin/registry.h"
+#include "attnlab/schemas.h"
+#include "attnlab/store/store.h"
+#include "attnlab/train/run_cell.h"
+#include "attnlab/train/store_sink.h"
+
+namespace attnlab::train {
+
+namespace {
+
+std::string run_name(const config::ResolvedConfig& cell) {
+  return cell.cell_name.empty() ? "default" : cell.cell_name;
+}
+
+std::atomic<bool> g_stop_requested{false};
+
+extern "C" void on_stop_signal(int) { g_stop_requested.store(true); }
+
+// SIGTERM/SIGINT finish the current step, checkpoint and stop; a second SIGINT kills.
+void install_stop_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sa.sa_flags = SA_RESETHAND;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+}
+
+// results/attnlab.db -> results/runs/attnlab/<experiment>/<run name, '/' and ' ' replaced>
+std::filesystem::path run_dir(const std::string& db_path, const std::string& experiment,
+                              const std::string& name) {
+  std::string safe = name;
+  for (auto& ch : safe) {
+    if (ch == '/' || ch == ' ' || ch == '\\') ch = '_';
+  }
+  const auto db = std::filesystem::absolute(db_path);
+  return db.parent_path() / "runs" / db.stem() / experiment / safe;
+}
+
+std::string owner_id() {
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  return std::string(host) + ":" + std::to_string(getpid());
+}
+
+// A run left `running` by a process on this host that no longer exists (killed, crashed):
+// it can be claimed again and resumes from its checkpoint.
+bool owner_is_gone(const std::string& owner) {
+  const auto colon = owner.rfind(':');
+  if (colon == std::string::npos) return false;
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  if (owner.substr(0, colon) != host) return false;  // another machine: trust its heartbeat
+  const pid_t pid = static_cast<pid_t>(std::stol(owner.substr(colon + 1)));
+  return pid != getpid() && ::kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+// c10::Error's what() carries a C++ backtrace: users get the message alone.
+std::string error_message(const std::exception& e) {
+  if (auto* c10 = dynamic_cast<const c10::Error*>(&e)) return c10->what_without_backtrace();
+  return e.what();
+}
+
+}  // namespace
+
+int run_experiment(const ExperimentRequest& request) {
+  auto plugins = std::make_shared<plugin::PluginRegistry>(request.plugin_dir);
+  const auto schemas = build_schema_registry(plugins);
+  config::ComposeOptions compose;
+  compose.search_path = request.config_dirs;
+  compose.schema = &schemas;
+  const auto experiment_file = config::resolve_experiment_path(request.experiment, compose);
+  auto cells = config::compose_experiment(experiment_file, request.overrides, compose);
+  for (auto& cell : cells) schemas.validate(cell);  // every cell, before anything trains
+  if (request.single_run && cells.size() != 1) {
+    throw std::runtime_error("'attnlab train' trains one config, but these overrides make " +
+                             std::to_string(cells.size()) +
+                             " cells; use 'attnlab run' for a matrix or sweep");
+  }
+
+  const std::string experiment = cells.front().experiment;
+  store::Store db(request.db_path);
+  db.upsert_experiment(experiment, experiment_file.string(),
+                       nlohmann::json{{"overrides", request.overrides}}.dump());
+
+  struct Pending {
+    config::ResolvedConfig* cell;
+    store::RunRecord run;
+  };
+  std::vector<Pending> todo;
+  int n_finished = 0;
+  for (auto& cell : cells) {
+    auto run = db.get_or_create_run(experiment, run_name(cell),
+                                    cell.tree.at("attention").at("variant").get<std::string>(),
+                                    cell.tree.at("seed").get<int64_t>(), cell.tree.dump(2),
+                                    config::to_yaml(cell.tree),
+                                    nlohmann::json(cell.overrides).dump(), code_version());
+    if (run.status == "finished") {
+      ++n_finished;
+      continue;
+    }
+    todo.push_back({&cell, run});
+  }
+  std::printf("experiment %s: %zu cells, %d finished already, %zu to run (db %s)\n",
+              experiment.c_str(), cells.size(), n_finished, todo.size(), request.db_path.c_str());
+  if (request.dry_run) {
+    for (const auto& p : todo) std::printf("  %s [%s]\n", p.run.name.c_str(), p.run.status.c_str());
+    return 0;
+  }
+
+  install_stop_handlers();
+  int n_failed = 0;
+  const auto t_start = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < todo.size(); ++i) {
+    const auto& [cell, run] = todo[i];
+    if (run.status == "running" && owner_is_gone(run.owner)) {
+      db.set_run_status(run.id, "failed", "its process (" + run.owner + ") died; resuming");
+    }
+    if (!db.claim_run(run.id, owner_id())) {
+      std::printf("[%zu/%zu] %s: claimed by another process, skipped\n", i + 1, todo.size(),
+                  run.name.c_str());
+      continue;
+    }
+    std::printf("[%zu/%zu] %s: training\n", i + 1, todo.size(), run.name.c_str());
+    std::fflush(stdout);
+    StoreSink sink(db, run.id);
+    CellOptions cell_options;
+    cell_options.run_dir = run_dir(request.db_path, experiment, run.name);
+    cell_options.restart = request.restart;
+    cell_options.stop_requested = &g_stop_requested;
+    cell_options.log_prefix = "[" + run.name + "] ";
+    try {
+      const auto result = run_cell(*cell, *plugins, sink, cell_options);
+      if (result.preempted) {
+        db.set_run_status(run.id, "preempted",
+                          "stopped by a signal after step " + std::to_string(result.steps));
+        std::printf("experiment %s: preempted; run the same command again to resume\n",
+                    experiment.c_str());
+        return kExitPreempted;
+      }
+      db.set_run_status(run.id, "finished");
+    } catch (const std::exception& e) {
+      const auto message = error_message(e);
+      db.set_run_status(run.id, "failed", message);
+      std::fprintf(stderr, "[%s] failed: %s\n", run.name.c_str(), message.c_str());
+      ++n_failed;
+    }
+  }
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  std::printf("experiment %s: %zu trained in %.0f s, %d failed; report: attnlab report --experiment %s\n",
+              experiment.c_str(), todo.size() - n_failed, wall, n_failed, experiment.c_str());
+  return n_failed ? 1 : 0;
+}
+
+}  // namespace attnlab::train

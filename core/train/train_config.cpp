@@ -1,0 +1,75 @@
+// TrainConfig parsing and the `train` section schema.
+#include "attnlab/train/train_config.h"
+
+namespace attnlab::train {
+
+TrainConfig TrainConfig::from_json(const nlohmann::json& t) {
+  TrainConfig c;
+  c.steps = t.at("steps").get<int64_t>();
+  c.batch_size = t.at("batch_size").get<int64_t>();
+  c.seq_len = t.at("seq_len").get<int64_t>();
+  c.grad_accum = t.at("grad_accum").get<int64_t>();
+  c.lr = t.at("lr").get<double>();
+  c.min_lr_ratio = t.at("min_lr_ratio").get<double>();
+  c.warmup_steps = t.at("warmup_steps").get<int64_t>();
+  c.weight_decay = t.at("weight_decay").get<double>();
+  c.beta1 = t.at("beta1").get<double>();
+  c.beta2 = t.at("beta2").get<double>();
+  c.adam_eps = t.at("adam_eps").get<double>();
+  c.grad_clip = t.at("grad_clip").get<double>();
+  c.eval_every = t.at("eval_every").get<int64_t>();
+  c.log_every = t.at("log_every").get<int64_t>();
+  c.threads = t.at("threads").get<int64_t>();
+  c.device = t.at("device").get<std::string>();
+  c.dtype = t.at("dtype").get<std::string>();
+  c.checkpoint_every = t.at("checkpoint_every").get<int64_t>();
+  c.keep_checkpoints = t.at("keep_checkpoints").get<int64_t>();
+  c.nonfinite = t.at("nonfinite").get<std::string>();
+  c.max_skips = t.at("max_skips").get<int64_t>();
+  c.inject_nonfinite_step = t.at("inject_nonfinite_step").get<int64_t>();
+  return c;
+}
+
+config::SectionSchema train_schema() {
+  using config::ValueType;
+  const double inf = std::numeric_limits<double>::infinity();
+  config::SectionSchema s;
+  s.path = "train";
+  s.owner = "trainer";
+  s.keys = {
+      {"steps", ValueType::Int, nullptr, 1, inf, {}, "optimizer steps"},
+      {"batch_size", ValueType::Int, nullptr, 1, inf, {}, "sequences per micro-batch and rank"},
+      {"seq_len", ValueType::Int, nullptr, 2, 1 << 20, {}, "tokens per sequence (T)"},
+      {"grad_accum", ValueType::Int, 1, 1, inf, {}, "micro-batches per optimizer step"},
+      {"lr", ValueType::Float, nullptr, 0.0, 10.0, {}, "peak learning rate"},
+      {"min_lr_ratio", ValueType::Float, 0.1, 0.0, 1.0, {},
+       "the cosine schedule decays to lr * min_lr_ratio"},
+      {"warmup_steps", ValueType::Int, 0, 0, inf, {}, "linear warm-up steps before cosine decay"},
+      {"weight_decay", ValueType::Float, 0.1, 0.0, 10.0, {},
+       "AdamW decoupled weight decay (never on norms, biases or other 1-D parameters)"},
+      {"beta1", ValueType::Float, 0.9, 0.0, 1.0, {}, "AdamW beta1"},
+      {"beta2", ValueType::Float, 0.95, 0.0, 1.0, {}, "AdamW beta2"},
+      {"adam_eps", ValueType::Float, 1e-8, 0.0, 1.0, {}, "AdamW epsilon"},
+      {"grad_clip", ValueType::Float, 1.0, 0.0, inf, {},
+       "clip the global gradient norm to this value; 0 disables clipping"},
+      {"eval_every", ValueType::Int, 0, 0, inf, {},
+       "steps between validation passes; 0 = only after the last step"},
+      {"log_every", ValueType::Int, 10, 1, inf, {}, "steps between progress lines"},
+      {"threads", ValueType::Int, 0, 0, 4096, {}, "intra-op CPU threads; 0 = all cores"},
+      {"device", ValueType::String, "cpu", -inf, inf, {"cpu", "cuda"}, "where to train"},
+      {"dtype", ValueType::String, "fp32", -inf, inf, {"fp32", "bf16"},
+       "compute precision; bf16 = autocast with fp32 master weights and optimizer state"},
+      {"checkpoint_every", ValueType::Int, 0, 0, inf, {},
+       "steps between checkpoints; 0 = only after the last step and on SIGTERM/SIGINT"},
+      {"keep_checkpoints", ValueType::Int, 2, 1, 1000, {}, "how many newest checkpoints to keep"},
+      {"nonfinite", ValueType::String, "halt", -inf, inf, {"halt", "skip"},
+       "on a NaN/Inf loss or gradient norm: halt (mark the run failed) or skip the update"},
+      {"max_skips", ValueType::Int, 5, 1, inf, {},
+       "with nonfinite=skip: fail the run after this many skipped steps in a row"},
+      {"inject_nonfinite_step", ValueType::Int, -1, -1, inf, {},
+       "testing the policy: this step's loss becomes NaN (-1 = never)"},
+  };
+  return s;
+}
+
+}  // namespace attnlab::train

@@ -1,0 +1,17 @@
+# Embeds reports/templates/*.gp into a C++ source as raw strings, so the report needs no
+# installed data files. Run at build time: cmake -DTEMPLATE_DIR=... -DOUTPUT=... -P this file.
+file(GLOB templates "${TEMPLATE_DIR}/*.gp")
+list(SORT templates)
+set(content "// Generated from reports/templates/*.gp by reports/cmake/embed_templates.cmake: edit those.\n")
+string(APPEND content "#include \"gnuplot_templates.h\"\n\nnamespace attnlab::reports {\n\n")
+string(APPEND content "const std::map<std::string, std::string>& gnuplot_templates() {\n")
+string(APPEND content "  static const std::map<std::string, std::string> templates = {\n")
+foreach(path IN LISTS templates)
+  get_filename_component(name "${path}" NAME_WE)
+  file(READ "${path}" text)
+  string(APPEND content "      {\"${name}\", R\"attnlab_gp(${text})attnlab_gp\"},\n")
+endforeach()
+string(APPEND content "  };\n  return templates;\n}\n\n}  // namespace attnlab::reports\n")
+file(WRITE "${OUTPUT}.tmp" "${content}")
+file(COPY_FILE "${OUTPUT}.tmp" "${OUTPUT}" ONLY_IF_DIFFERENT)
+file(REMOVE "${OUTPUT}.tmp")

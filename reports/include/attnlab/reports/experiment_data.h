@@ -1,0 +1,66 @@
+// Everything a report needs about one experiment, read once from the store: every run (of any
+// status) with its curves, facts and final numbers, the variants in order, the experiment's
+// `report:` config section and the benchmark rows. Table and figure builders read only this.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "attnlab/store/store.h"
+
+namespace attnlab::reports {
+
+// A report problem (unknown experiment, malformed report config, ...): one line naming the
+// experiment or key and what to do.
+class ReportError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct CurvePoint {
+  int64_t step;
+  double value;
+};
+
+struct RunData {
+  store::RunRecord record;
+  std::vector<CurvePoint> train_loss, val_loss, tokens, step_time_s, tokens_per_s;
+  std::map<std::string, std::string> info;  // run_info: key -> JSON text
+
+  std::optional<double> final_val_loss;  // val/loss at its last step, if finite
+  int64_t final_val_step = 0;
+  int64_t steps = 0;                  // last step with a train/loss, 0 if none
+  std::optional<double> tokens_seen;  // last train/tokens
+  // From run_info when logged, else derived from the curves (see docs/REPORTS.md).
+  std::optional<double> n_params, flops_per_token, peak_memory_bytes;
+  std::optional<double> mean_tokens_per_s;   // run_info tokens_per_s_mean, else the metric's mean
+  std::optional<double> median_step_time_s;  // median of train/step_time_s
+  std::vector<std::vector<double>> gate_mean_LH;  // last `gate_mean` eval, empty if none
+
+  bool finished() const { return record.status == "finished"; }
+};
+
+struct ExperimentData {
+  std::string name;
+  std::string db_path;
+  std::vector<RunData> runs;          // every run, ordered by id
+  std::vector<std::string> variants;  // in order of first run
+  nlohmann::json report_config;       // the runs' resolved `report:` section, {} if none
+  std::vector<store::BenchAttentionRecord> bench_attention;
+  std::vector<store::BenchTrainRecord> bench_train;
+
+  std::vector<const RunData*> runs_of(const std::string& variant) const;
+  // Final val losses of the variant's finished runs that logged one: the sample every
+  // statistic uses.
+  std::vector<double> final_val_losses(const std::string& variant) const;
+  bool has_variant(const std::string& variant) const;
+};
+
+// Reads the experiment; a name not in the store is a ReportError listing the ones that are.
+ExperimentData load_experiment(const store::Store& store, const std::string& experiment);
+
+}  // namespace attnlab::reports

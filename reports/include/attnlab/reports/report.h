@@ -1,0 +1,36 @@
+// `attnlab report`: the whole report of one experiment. Writes into the output directory:
+//   report.md                        tables, figures and the data behind every number
+//   tables.tex                       every table, \input-able (needs \usepackage{booktabs})
+//   tables/<id>.{md,tex,csv}         main, ablation, efficiency, runs
+//   figures/<id>.{png,pdf,gp,dat}    see figures.h
+#pragma once
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "attnlab/reports/figures.h"
+#include "attnlab/store/store.h"
+
+namespace attnlab::reports {
+
+struct ReportOptions {
+  std::string experiment;
+  std::filesystem::path out_dir;  // empty: results/reports/<experiment>
+  std::set<std::string> formats = {"md", "tex", "csv"};
+  std::string baseline;  // empty: report.baseline from the config, else dense
+  FigureOptions figures;
+};
+
+struct ReportOutput {
+  std::filesystem::path out_dir;
+  std::vector<std::filesystem::path> files;  // everything written, report.md first
+  std::vector<std::string> notes;            // omitted tables/figures and why
+};
+
+// Parses "--format md,tex,csv"; an unknown or empty format is a ReportError naming it.
+std::set<std::string> parse_formats(const std::string& list);
+
+ReportOutput write_report(const store::Store& store, const ReportOptions& options);
+
+}  // namespace attnlab::reports

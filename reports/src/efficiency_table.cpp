@@ -1,0 +1,187 @@
+// The training-efficiency table: memory, throughput, step time, size, compute, and how fast
+// each variant reaches the baseline's final val loss (in steps and tokens, and as a ratio).
+#include <algorithm>
+#include <cmath>
+
+#include "attnlab/reports/tables.h"
+#include "cells.h"
+
+namespace attnlab::reports {
+
+std::optional<double> steps_to_reach(const std::vector<CurvePoint>& val_loss, double target) {
+  for (size_t i = 0; i < val_loss.size(); ++i) {
+    if (!(val_loss[i].value <= target)) continue;  // above, or NaN after divergence
+    if (i == 0) return static_cast<double>(val_loss[0].step);
+    const auto& a = val_loss[i - 1];
+    if (!std::isfinite(a.value)) return static_cast<double>(val_loss[i].step);
+    const auto& b = val_loss[i];
+    const double fraction = (a.value - target) / (a.value - b.value);
+    return a.step + fraction * static_cast<double>(b.step - a.step);
+  }
+  return std::nullopt;
+}
+
+std::optional<double> value_at_step(const std::vector<CurvePoint>& curve, double step) {
+  if (curve.empty() || step < curve.front().step || step > curve.back().step) return std::nullopt;
+  auto upper = std::lower_bound(curve.begin(), curve.end(), step,
+                                [](const CurvePoint& p, double s) { return p.step < s; });
+  if (upper->step == step || upper == curve.begin()) return upper->value;
+  const auto& a = *(upper - 1);
+  const auto& b = *upper;
+  return a.value + (step - a.step) / static_cast<double>(b.step - a.step) * (b.value - a.value);
+}
+
+namespace {
+
+std::optional<double> mean_of(const std::vector<double>& xs) {
+  if (xs.empty()) return std::nullopt;
+  return mean(xs);
+}
+
+// The values `get` yields for the runs that have one.
+template <class Get>
+std::vector<double> collect(const std::vector<const RunData*>& runs, Get get) {
+  std::vector<double> out;
+  for (const auto* run : runs) {
+    if (std::optional<double> v = get(*run)) out.push_back(*v);
+  }
+  return out;
+}
+
+std::string text_or_none(const std::optional<double>& v, std::string (*format)(double)) {
+  return v ? format(*v) : cells::kNone;
+}
+
+std::string ratio_text(double ratio) {
+  const double percent = std::round(std::fabs(1.0 - ratio) * 100.0);
+  if (percent == 0) return cells::fixed(ratio, 2) + "× (same)";
+  return cells::fixed(ratio, 2) + "× (" + cells::fixed(percent, 0) + "% " +
+         (ratio < 1 ? "faster" : "slower") + ")";
+}
+
+}  // namespace
+
+Table efficiency_table(const ExperimentData& data, const std::string& baseline) {
+  Table table;
+  table.id = "efficiency";
+  table.title = "Training efficiency";
+  table.header = {"Variant",
+                  "n",
+                  "Peak memory",
+                  "Tokens/s (mean ± std)",
+                  "Step time (ms)",
+                  "Params",
+                  "FLOPs/token",
+                  "Steps to baseline loss",
+                  "Tokens to baseline loss",
+                  "vs " + baseline};
+  table.data_header = {"variant",
+                       "n",
+                       "peak_memory_bytes",
+                       "tokens_per_s_mean",
+                       "tokens_per_s_std",
+                       "step_time_ms",
+                       "n_params",
+                       "flops_per_token",
+                       "target_val_loss",
+                       "steps_to_target",
+                       "tokens_to_target",
+                       "step_ratio_vs_baseline",
+                       "seeds_reaching_target"};
+
+  const auto baseline_losses = data.final_val_losses(baseline);
+  const std::optional<double> target = mean_of(baseline_losses);
+  std::vector<const RunData*> baseline_runs;
+  for (const auto* run : data.runs_of(baseline)) {
+    if (run->finished() && run->final_val_loss) baseline_runs.push_back(run);
+  }
+  // The baseline "reaches" its own final loss at its final eval step.
+  const std::optional<double> baseline_steps = mean_of(collect(
+      baseline_runs, [](const RunData& r) { return std::optional<double>(r.final_val_step); }));
+
+  std::vector<std::string> order = data.variants;
+  auto it = std::find(order.begin(), order.end(), baseline);
+  if (it != order.end()) std::rotate(order.begin(), it, it + 1);
+
+  std::vector<std::optional<double>> memory, throughput, step_ms, steps_needed;
+  for (const auto& variant : order) {
+    std::vector<const RunData*> runs;
+    for (const auto* run : data.runs_of(variant)) {
+      if (run->finished()) runs.push_back(run);
+    }
+    const auto mem = mean_of(collect(runs, [](const RunData& r) { return r.peak_memory_bytes; }));
+    const auto tps = collect(runs, [](const RunData& r) { return r.mean_tokens_per_s; });
+    const auto ms = mean_of(collect(runs, [](const RunData& r) {
+      return r.median_step_time_s ? std::optional(*r.median_step_time_s * 1e3) : std::nullopt;
+    }));
+    const auto params = mean_of(collect(runs, [](const RunData& r) { return r.n_params; }));
+    const auto flops = mean_of(collect(runs, [](const RunData& r) { return r.flops_per_token; }));
+
+    // Convergence: per run, the step (and tokens) where val/loss first reaches the target.
+    std::vector<double> steps, tokens;
+    size_t with_loss = 0;
+    if (target) {
+      for (const auto* run : runs) {
+        if (!run->final_val_loss) continue;
+        ++with_loss;
+        std::optional<double> s = variant == baseline ? std::optional<double>(run->final_val_step)
+                                                      : steps_to_reach(run->val_loss, *target);
+        if (!s) continue;
+        steps.push_back(*s);
+        if (auto t = value_at_step(run->tokens, *s)) tokens.push_back(*t);
+      }
+    }
+    const bool all_reached = with_loss > 0 && steps.size() == with_loss;
+    const auto mean_steps = all_reached ? mean_of(steps) : std::nullopt;
+    const auto mean_tokens =
+        all_reached && tokens.size() == steps.size() ? mean_of(tokens) : std::nullopt;
+    const std::optional<double> ratio = mean_steps && baseline_steps && *baseline_steps > 0
+                                            ? std::optional(*mean_steps / *baseline_steps)
+                                            : std::nullopt;
+    std::string steps_text = cells::kNone, ratio_cell = cells::kNone;
+    if (mean_steps) steps_text = cells::fixed(*mean_steps, 0);
+    if (ratio) ratio_cell = variant == baseline ? "1.00× (baseline)" : ratio_text(*ratio);
+    if (target && with_loss > 0 && !all_reached) {
+      steps_text = ratio_cell = "not reached by " + std::to_string(with_loss - steps.size()) +
+                                " of " + std::to_string(with_loss) + " seeds";
+    }
+
+    table.rows.push_back({{variant},
+                          {std::to_string(runs.size())},
+                          {text_or_none(mem, cells::bytes)},
+                          {cells::mean_std(tps, 0)},
+                          {ms ? cells::fixed(*ms, 1) : cells::kNone},
+                          {text_or_none(params, cells::count)},
+                          {text_or_none(flops, cells::count)},
+                          {steps_text},
+                          {text_or_none(mean_tokens, cells::count)},
+                          {ratio_cell}});
+    table.data_rows.push_back(
+        {variant, std::to_string(runs.size()), cells::raw(mem), cells::raw(mean_of(tps)),
+         cells::raw(sample_std(tps)), cells::raw(ms), cells::raw(params), cells::raw(flops),
+         cells::raw(target), cells::raw(mean_steps), cells::raw(mean_tokens), cells::raw(ratio),
+         std::to_string(steps.size()) + "/" + std::to_string(with_loss)});
+    memory.push_back(mem);
+    throughput.push_back(mean_of(tps));
+    step_ms.push_back(ms);
+    steps_needed.push_back(mean_steps);
+  }
+  cells::bold_best(table, 2, memory, true);
+  cells::bold_best(table, 3, throughput, false);
+  cells::bold_best(table, 4, step_ms, true);
+  cells::bold_best(table, 7, steps_needed, true);
+
+  table.notes.push_back(
+      "Finished runs only; means over seeds. Tokens/s: run_info tokens_per_s_mean (else the mean "
+      "of train/tokens_per_s); step time: median of train/step_time_s. Steps to baseline loss: "
+      "the step where val/loss first reaches the baseline's mean final val loss" +
+      (target ? " (" + cells::fixed(*target, 4) + ")" : std::string()) +
+      ", interpolated between evals; the baseline's own entry is its final eval step.");
+  if (!target) {
+    table.notes.push_back("No convergence columns: the baseline '" + baseline +
+                          "' has no finished run with a val/loss.");
+  }
+  return table;
+}
+
+}  // namespace attnlab::reports

@@ -1,0 +1,319 @@
+// The report's figures: the data (.dat) and script (.gp) of each, and gnuplot runs on them
+// (see figures.h). Curves aggregate over seeds per step (binned when there are many steps).
+#include "attnlab/reports/figures.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <sstream>
+#include <tuple>
+
+#include "attnlab/reports/stats.h"
+#include "gnuplot_runner.h"
+#include "gnuplot_templates.h"
+#include "write_file.h"
+
+namespace attnlab::reports {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr size_t kMaxCurvePoints = 300;
+
+std::string num(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.8g", v);
+  return buf;
+}
+
+std::string quoted(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string gnuplot_array(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + quoted(n);
+  return out;
+}
+
+// One point of an aggregated curve: the mean over runs and the min–max band.
+struct BandPoint {
+  double step, mean, min, max;
+  size_t n;
+};
+
+// Aggregates runs' curves per step; with more than kMaxCurvePoints distinct steps, each run is
+// first averaged within equal-width step bins. Non-finite values are skipped.
+std::vector<BandPoint> aggregate(const std::vector<const std::vector<CurvePoint>*>& curves) {
+  std::vector<int64_t> steps;
+  for (const auto* c : curves) {
+    for (const auto& p : *c) steps.push_back(p.step);
+  }
+  std::sort(steps.begin(), steps.end());
+  steps.erase(std::unique(steps.begin(), steps.end()), steps.end());
+  if (steps.empty()) return {};
+  const bool binned = steps.size() > kMaxCurvePoints;
+  const double width =
+      static_cast<double>(steps.back() - steps.front() + 1) / static_cast<double>(kMaxCurvePoints);
+  auto key_of = [&](int64_t step) {
+    return binned ? static_cast<int64_t>((step - steps.front()) / width) : step;
+  };
+  // key -> per-run (mean step, mean value)
+  std::map<int64_t, std::vector<std::pair<double, double>>> per_key;
+  for (const auto* c : curves) {
+    std::map<int64_t, std::array<double, 3>> sums;  // step sum, value sum, count
+    for (const auto& p : *c) {
+      if (!std::isfinite(p.value)) continue;
+      auto& s = sums[key_of(p.step)];
+      s[0] += p.step;
+      s[1] += p.value;
+      s[2] += 1;
+    }
+    for (const auto& [key, s] : sums) per_key[key].push_back({s[0] / s[2], s[1] / s[2]});
+  }
+  std::vector<BandPoint> out;
+  for (const auto& [key, runs] : per_key) {
+    BandPoint b{0, 0, runs[0].second, runs[0].second, runs.size()};
+    for (const auto& [step, value] : runs) {
+      b.step += step / runs.size();
+      b.mean += value / runs.size();
+      b.min = std::min(b.min, value);
+      b.max = std::max(b.max, value);
+    }
+    out.push_back(b);
+  }
+  return out;
+}
+
+class FigureWriter {
+ public:
+  FigureWriter(const fs::path& dir, const FigureOptions& options, FiguresResult& result)
+      : dir_(dir), options_(options), result_(result) {
+    if (auto found = find_program(options.gnuplot)) {
+      gnuplot_ = *found;
+      result_.gnuplot_found = true;
+    }
+  }
+
+  void add(const std::string& id, const std::string& caption, const std::string& dat,
+           const std::string& script) {
+    write_file(dir_ / (id + ".dat"), dat);
+    write_file(dir_ / (id + ".gp"), script);
+    Figure figure{id, caption, false};
+    if (result_.gnuplot_found) {
+      std::string problem = run_gnuplot(gnuplot_, dir_, id + ".gp");
+      std::error_code ec;
+      figure.rendered = problem.empty() && fs::file_size(dir_ / (id + ".png"), ec) > 0 &&
+                        fs::file_size(dir_ / (id + ".pdf"), ec) > 0;
+      if (!problem.empty()) result_.notes.push_back(problem);
+    }
+    result_.figures.push_back(figure);
+  }
+
+ private:
+  fs::path dir_;
+  FigureOptions options_;
+  FiguresResult& result_;
+  fs::path gnuplot_;
+};
+
+// Runs whose curves are drawn: finished and running ones (failed runs often diverge).
+std::vector<const RunData*> drawn_runs(const ExperimentData& data, const std::string& variant) {
+  std::vector<const RunData*> out;
+  for (const auto* run : data.runs_of(variant)) {
+    if (run->finished() || run->record.status == "running") out.push_back(run);
+  }
+  return out;
+}
+
+void loss_curves(const ExperimentData& data, FigureWriter& writer, const FigureOptions& options,
+                 const std::string& id, std::vector<CurvePoint> RunData::*curve,
+                 const std::string& what) {
+  std::ostringstream dat;
+  std::vector<std::string> names;
+  for (const auto& variant : data.variants) {
+    std::vector<const std::vector<CurvePoint>*> curves;
+    for (const auto* run : drawn_runs(data, variant)) {
+      if (!(run->*curve).empty()) curves.push_back(&(run->*curve));
+    }
+    const auto band = aggregate(curves);
+    if (band.empty()) continue;
+    names.push_back(variant + " (n=" + std::to_string(curves.size()) + ")");
+    dat << "# " << variant << ": step mean min max n_runs\n";
+    for (const auto& b : band) {
+      dat << num(b.step) << " " << num(b.mean) << " " << num(b.min) << " " << num(b.max) << " "
+          << b.n << "\n";
+    }
+    dat << "\n\n";
+  }
+  if (names.empty()) return;
+  const std::string title = data.name + ": " + what;
+  writer.add(id, title + " (mean over seeds, min–max band; finished and running runs)", dat.str(),
+             fill_template("curves", {{"NAME", id},
+                                      {"TITLE", title},
+                                      {"N", std::to_string(names.size())},
+                                      {"NAMES", gnuplot_array(names)},
+                                      {"XLABEL", "step"},
+                                      {"YLABEL", what},
+                                      {"LOGX", options.log_x ? "set logscale x" : ""}}));
+}
+
+void val_loss_bars(const ExperimentData& data, FigureWriter& writer) {
+  std::ostringstream dat;
+  dat << "# variant mean std n_seeds (finished runs; std 0 when n = 1)\n";
+  double lo = INFINITY, hi = -INFINITY;
+  size_t bars = 0, single = 0;
+  for (const auto& variant : data.variants) {
+    const auto losses = data.final_val_losses(variant);
+    if (losses.empty()) continue;
+    const double m = mean(losses);
+    const double s = losses.size() > 1 ? sample_std(losses) : 0.0;
+    single += losses.size() == 1;
+    dat << quoted(variant) << " " << num(m) << " " << num(s) << " " << losses.size() << "\n";
+    lo = std::min(lo, m - s);
+    hi = std::max(hi, m + s);
+    ++bars;
+  }
+  if (bars == 0) return;
+  const double pad = std::max(0.15 * (hi - lo), 0.01 * std::fabs(hi));
+  const std::string title = data.name + ": final validation loss" +
+                            (single ? " (n = 1 variants have no error bars)" : "");
+  writer.add("val_loss_bar", title + ", mean ± std over seeds", dat.str(),
+             fill_template("bar", {{"NAME", "val_loss_bar"},
+                                   {"TITLE", title},
+                                   {"N", std::to_string(bars)},
+                                   {"YLABEL", "final val loss"},
+                                   {"YMIN", num(lo - pad)},
+                                   {"YMAX", num(hi + 2 * pad)}}));
+}
+
+// Throughput and memory against sequence length for the experiment's variants, from the most
+// recent benchmark configuration (device, dtype, batch, heads, head_dim) that covers them.
+void bench_figures(const ExperimentData& data, FigureWriter& writer, FiguresResult& result) {
+  std::vector<store::BenchAttentionRecord> rows;
+  for (const auto& r : data.bench_attention) {
+    if (data.has_variant(r.plugin) && r.fwdbwd_ms > 0) rows.push_back(r);
+  }
+  if (rows.empty()) {
+    result.notes.push_back(
+        "No throughput/memory figures: no `attnlab bench` results for this "
+        "experiment's variants in the store.");
+    return;
+  }
+  const auto& last = rows.back();
+  auto same_setup = [&](const store::BenchAttentionRecord& r) {
+    return r.device == last.device && r.dtype == last.dtype && r.batch == last.batch &&
+           r.heads == last.heads && r.head_dim == last.head_dim;
+  };
+  // plugin -> seq -> latest row
+  std::map<std::string, std::map<int64_t, store::BenchAttentionRecord>> latest;
+  for (const auto& r : rows) {
+    if (same_setup(r)) latest[r.plugin][r.seq] = r;
+  }
+  std::ostringstream tput, mem;
+  std::vector<std::string> names;
+  for (const auto& variant : data.variants) {
+    if (!latest.count(variant)) continue;
+    names.push_back(variant);
+    tput << "# " << variant << ": seq tokens_per_s (fwd+bwd)\n";
+    mem << "# " << variant << ": seq peak_MiB\n";
+    for (const auto& [seq, r] : latest[variant]) {
+      tput << seq << " " << num(static_cast<double>(r.batch * seq) / (r.fwdbwd_ms / 1e3)) << "\n";
+      mem << seq << " " << num(static_cast<double>(r.peak_bytes) / (1024.0 * 1024.0)) << "\n";
+    }
+    tput << "\n\n";
+    mem << "\n\n";
+  }
+  const std::string setup = last.device + ", " + last.dtype + ", batch " +
+                            std::to_string(last.batch) + ", " + std::to_string(last.heads) +
+                            " heads × " + std::to_string(last.head_dim);
+  for (const auto& [id, what, dat] :
+       {std::tuple<std::string, std::string, std::string>{"bench_throughput",
+                                                          "attention fwd+bwd tokens/s", tput.str()},
+        {"bench_memory", "attention peak memory (MiB)", mem.str()}}) {
+    writer.add(id, what + " vs sequence length (" + setup + ")", dat,
+               fill_template("bench", {{"NAME", id},
+                                       {"TITLE", what + " (" + setup + ")"},
+                                       {"N", std::to_string(names.size())},
+                                       {"NAMES", gnuplot_array(names)},
+                                       {"YLABEL", what}}));
+  }
+}
+
+// Gate heatmaps: the last gate_mean of each drawn run of a variant, averaged over runs.
+void gate_heatmaps(const ExperimentData& data, FigureWriter& writer) {
+  for (const auto& variant : data.variants) {
+    std::vector<const RunData*> runs;
+    for (const auto* run : drawn_runs(data, variant)) {
+      if (!run->gate_mean_LH.empty()) runs.push_back(run);
+    }
+    if (runs.empty()) continue;
+    const auto& first = runs.front()->gate_mean_LH;
+    const size_t layers = first.size(), heads = first.front().size();
+    std::vector<std::vector<double>> sum(layers, std::vector<double>(heads, 0.0));
+    size_t n = 0;
+    for (const auto* run : runs) {
+      const auto& g = run->gate_mean_LH;
+      if (g.size() != layers || g.front().size() != heads) continue;
+      for (size_t l = 0; l < layers; ++l) {
+        for (size_t h = 0; h < heads; ++h) sum[l][h] += g[l][h];
+      }
+      ++n;
+    }
+    std::ostringstream dat;
+    for (const auto& row : sum) {
+      for (size_t h = 0; h < heads; ++h) dat << (h ? " " : "") << num(row[h] / n);
+      dat << "\n";
+    }
+    const std::string id = "gates_" + variant;
+    const std::string title =
+        data.name + ": mean gate per layer and head, " + variant + " (n=" + std::to_string(n) + ")";
+    const int height = static_cast<int>(std::clamp<size_t>(120 + 60 * layers, 400, 1400));
+    writer.add(
+        id, title, dat.str(),
+        fill_template("heatmap",
+                      {{"NAME", id},
+                       {"TITLE", title},
+                       {"ROWS", std::to_string(layers)},
+                       {"COLS", std::to_string(heads)},
+                       {"HEIGHT", std::to_string(height)},
+                       {"HEIGHT_IN", num(height / 1000.0 * 6.0)},
+                       {"LABELS", layers * heads <= 128
+                                      ? ", \"" + id +
+                                            ".dat\" matrix using 1:2:(sprintf(\"%.2f\", $3)) with "
+                                            "labels textcolor rgb \"white\" notitle"
+                                      : ""}}));
+  }
+}
+
+}  // namespace
+
+FiguresResult write_figures(const ExperimentData& data, const fs::path& dir,
+                            const FigureOptions& options) {
+  FiguresResult result;
+  FigureWriter writer(dir, options, result);
+  loss_curves(data, writer, options, "loss_train", &RunData::train_loss, "train loss");
+  loss_curves(data, writer, options, "loss_val", &RunData::val_loss, "validation loss");
+  val_loss_bars(data, writer);
+  bench_figures(data, writer, result);
+  gate_heatmaps(data, writer);
+  if (!result.gnuplot_found) {
+    result.notes.insert(
+        result.notes.begin(),
+        "gnuplot not found ('" + options.gnuplot +
+            "'): figures not drawn, their "
+            ".gp and .dat are written; install it (apt-get install gnuplot-nox) and "
+            "rerun attnlab report, or run gnuplot on each .gp in the figures folder.");
+  }
+  return result;
+}
+
+}  // namespace attnlab::reports

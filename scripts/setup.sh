@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs attnlab's system dependencies (Debian bookworm packages; skips what is installed)
+# and builds it into build/ (RelWithDebInfo). Safe to run again: it only does what is missing.
+#   scripts/setup.sh            # install + configure + build
+#   ATTNLAB_BUILD_DIR=out scripts/setup.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake git pkg-config
+  libtorch-dev            # LibTorch 1.13 (CPU)
+  libopenblas0-openmp     # fast BLAS for LibTorch's CPU matmuls (reference BLAS is ~25x slower)
+  libgloo-dev             # headers of c10d's Gloo backend (CPU distributed training)
+  libyaml-cpp-dev libsqlite3-dev libboost-program-options-dev nlohmann-json3-dev
+  libpcre2-dev libicu-dev zlib1g-dev libzstd-dev
+  catch2
+  gnuplot-nox             # report figures (PNG/PDF)
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+build_dir=${ATTNLAB_BUILD_DIR:-build}
+jobs=$(nproc)
+if [ ! -f "$build_dir/CMakeCache.txt" ]; then
+  cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+fi
+echo "setup: building in $build_dir with $jobs jobs (first build takes a few minutes)"
+cmake --build "$build_dir" -j "$jobs"
+echo "setup: done; the CLI is $build_dir/attnlab"

@@ -1,0 +1,117 @@
+// Builds the synthetic results store of the report tests (see synthetic_store.h).
+#include "synthetic_store.h"
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "attnlab/store/store.h"
+
+namespace attnlab::reports::testing {
+
+namespace fs = std::filesystem;
+
+std::string ablation_report_section() {
+  return R"({"ablation_rows": [
+    {"label": "Full Model", "variant": "gated_window"},
+    {"label": "No Gating", "variant": "no_gating"},
+    {"label": "Fixed Window", "variant": "fixed_window"},
+    {"label": "No Window", "variant": "gated_dense"}]})";
+}
+
+SyntheticExperiment make_synthetic_store(const std::string& tag,
+                                         const std::string& report_section) {
+  SyntheticExperiment out;
+  out.name = "synthetic_" + tag;
+  fs::path dir = fs::path(ATTNLAB_BINARY_DIR) / "test_tmp" / "reports" / tag;
+  fs::remove_all(dir);
+  out.db_path = (dir / "attnlab.db").string();
+  store::Store store(out.db_path);
+  store.upsert_experiment(out.name, "experiments/" + out.name + ".yaml", "{}");
+
+  std::mt19937 rng(std::hash<std::string>{}(tag) % 100000 + 17);
+  std::uniform_real_distribution<double> jitter(-0.02, 0.02), unit(0.0, 1.0);
+  struct Planned {
+    std::string variant;
+    double centre;
+    std::vector<std::string> statuses;  // one per seed
+  };
+  const std::vector<Planned> plan = {
+      {"dense", 3.30, {"finished", "finished", "finished"}},
+      {"gated_window", 3.20, {"finished", "finished", "finished"}},
+      {"no_gating", 3.25, {"finished", "finished"}},
+      {"fixed_window", 3.40, {"finished", "failed"}},
+      {"gated_dense", 3.22, {"running", "pending"}},
+  };
+  const size_t layers = 4, heads = 6;
+  out.gate_mean_LH.assign(layers, std::vector<double>(heads, 0.0));
+  nlohmann::json config = {{"seed", 0}, {"attention", {{"variant", ""}}}};
+  if (!report_section.empty()) config["report"] = nlohmann::json::parse(report_section);
+
+  for (const auto& p : plan) {
+    for (size_t seed = 0; seed < p.statuses.size(); ++seed) {
+      const std::string& status = p.statuses[seed];
+      config["seed"] = seed;
+      config["attention"]["variant"] = p.variant;
+      auto run = store.get_or_create_run(out.name,
+                                         "attention=" + p.variant + ",seed=" + std::to_string(seed),
+                                         p.variant, static_cast<int64_t>(seed), config.dump(), "",
+                                         "[\"seed=" + std::to_string(seed) + "\"]", "abc1234");
+      ++out.total_runs;
+      if (status == "pending") continue;
+      store.claim_run(run.id, "test");
+      // A failed run stops at step 40, a running one is at step 60.
+      const int last = status == "failed" ? 40 : status == "running" ? 60 : kLastStep;
+      const double final_loss = p.centre + jitter(rng);
+      for (int step = 0; step <= last; ++step) {
+        const double progress = 1.0 - step / static_cast<double>(kLastStep);
+        store.log_metrics(run.id, step,
+                          {{"train/loss", final_loss + 0.1 + 2.5 * progress + jitter(rng)},
+                           {"train/lr", 1e-3},
+                           {"train/tokens", (step + 1) * kTokensPerStep},
+                           {"train/step_time_s", 0.08 + 0.01 * unit(rng)},
+                           {"train/tokens_per_s", 50000 + 1000 * unit(rng)}});
+        if (step % 20 == 0) {
+          store.log_metrics(run.id, step, {{"val/loss", final_loss + kValSlope * progress}});
+        }
+      }
+      const double tps = 48000 + 4000 * unit(rng);
+      const double peak = 1.5e9 + 1e8 * unit(rng);
+      const double n_params = p.variant.find("gated") == 0 ? 12345678 : 12345000;
+      store.set_run_info(run.id, "n_params", nlohmann::json(n_params).dump());
+      store.set_run_info(run.id, "flops_per_token", "74070000");
+      store.set_run_info(run.id, "peak_memory_bytes", nlohmann::json(peak).dump());
+      store.set_run_info(run.id, "tokens_per_s_mean", nlohmann::json(tps).dump());
+      store.set_run_info(run.id, "device", "\"cpu\"");
+      if (p.variant == "gated_window") {
+        std::vector<std::vector<double>> gates(layers, std::vector<double>(heads));
+        for (size_t l = 0; l < layers; ++l) {
+          for (size_t h = 0; h < heads; ++h) {
+            gates[l][h] = 0.1 + 0.8 * unit(rng);
+            out.gate_mean_LH[l][h] += gates[l][h] / 3.0;
+          }
+        }
+        store.log_eval(run.id, kLastStep, "gate_mean", nlohmann::json(gates).dump());
+      }
+      if (status == "finished") {
+        store.set_run_status(run.id, "finished");
+        out.final_val_loss[p.variant].push_back(final_loss);
+        out.tokens_per_s[p.variant].push_back(tps);
+        out.peak_bytes[p.variant].push_back(peak);
+        out.n_params[p.variant] = n_params;
+      } else if (status == "failed") {
+        store.set_run_status(run.id, "failed", "loss became NaN at step 40");
+      }
+    }
+  }
+  for (const char* plugin : {"dense", "gated_window", "unrelated_plugin"}) {
+    for (int64_t seq : {256, 512, 1024, 2048}) {
+      const double ms = (plugin[0] == 'd' ? 2e-5 : 1.2e-5) * seq * seq / 256 + 0.5;
+      store.add_bench_attention({plugin, seq, 2, 4, 32, "float32", ms / 3, ms,
+                                 static_cast<int64_t>(seq) * seq * 64, 1.0, "cpu", ""});
+    }
+  }
+  return out;
+}
+
+}  // namespace attnlab::reports::testing

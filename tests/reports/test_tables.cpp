@@ -1,0 +1,218 @@
+// The report tables of a synthetic store: each number checked against values computed here
+// from the data the store was filled with; states other than finished shown, never dropped.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdio>
+
+#include "attnlab/reports/stats.h"
+#include "attnlab/reports/tables.h"
+#include "attnlab/store/store.h"
+#include "synthetic_store.h"
+
+using namespace attnlab::reports;
+using namespace attnlab::reports::testing;
+
+namespace {
+
+double avg(const std::vector<double>& xs) {
+  double s = 0;
+  for (double x : xs) s += x;
+  return s / xs.size();
+}
+
+double sd(const std::vector<double>& xs) {
+  const double m = avg(xs);
+  double s = 0;
+  for (double x : xs) s += (x - m) * (x - m);
+  return std::sqrt(s / (xs.size() - 1));
+}
+
+std::string f4(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4f", v);
+  return buf;
+}
+
+size_t column(const Table& t, const std::string& name) {
+  for (size_t i = 0; i < t.data_header.size(); ++i) {
+    if (t.data_header[i] == name) return i;
+  }
+  FAIL("no column " << name);
+  return 0;
+}
+
+const std::vector<std::string>& data_row(const Table& t, const std::string& first) {
+  for (const auto& row : t.data_rows) {
+    if (row.at(0) == first) return row;
+  }
+  FAIL("no row " << first);
+  throw;
+}
+
+double number(const Table& t, const std::string& row, const std::string& col) {
+  return std::stod(data_row(t, row).at(column(t, col)));
+}
+
+}  // namespace
+
+TEST_CASE("main table: means, stds, Δ and Welch p per variant; other states kept") {
+  auto synth = make_synthetic_store("main", "");
+  attnlab::store::Store store(synth.db_path);
+  const auto data = load_experiment(store, synth.name);
+  CHECK(data.runs.size() == static_cast<size_t>(synth.total_runs));
+  REQUIRE(resolve_baseline(data, "") == "dense");
+  const Table t = main_table(data, "dense");
+
+  REQUIRE(t.rows.size() == 5);          // every variant, including the one without finished runs
+  CHECK(t.rows[0][0].text == "dense");  // baseline first
+  const auto& dense = synth.final_val_loss.at("dense");
+  for (const std::string variant : {"dense", "gated_window", "no_gating"}) {
+    const auto& losses = synth.final_val_loss.at(variant);
+    INFO(variant);
+    CHECK(number(t, variant, "n") == losses.size());
+    CHECK(number(t, variant, "val_loss_mean") == Approx(avg(losses)).epsilon(1e-9));
+    CHECK(number(t, variant, "val_loss_std") == Approx(sd(losses)).epsilon(1e-8));
+  }
+  // gated_window vs dense: Welch by hand.
+  const auto& gw = synth.final_val_loss.at("gated_window");
+  const double sa = sd(gw) * sd(gw) / gw.size(), sb = sd(dense) * sd(dense) / dense.size();
+  const double t_stat = (avg(gw) - avg(dense)) / std::sqrt(sa + sb);
+  const double df =
+      (sa + sb) * (sa + sb) / (sa * sa / (gw.size() - 1) + sb * sb / (dense.size() - 1));
+  CHECK(number(t, "gated_window", "delta") == Approx(avg(gw) - avg(dense)).epsilon(1e-9));
+  CHECK(number(t, "gated_window", "t") == Approx(t_stat).epsilon(1e-8));
+  CHECK(number(t, "gated_window", "df") == Approx(df).epsilon(1e-8));
+  const double p = number(t, "gated_window", "p_value");
+  CHECK(p == Approx(welch_t_test(gw, dense).p).epsilon(1e-8));
+  CHECK(data_row(t, "gated_window")[column(t, "significant")] == (p < 0.05 ? "yes" : "no"));
+
+  // Display: mean ± std with 4 decimals, the lowest mean in bold (gated_window by design).
+  const auto& gw_row = t.rows[1];
+  CHECK(gw_row[0].text == "gated_window");
+  CHECK(gw_row[3].text == f4(avg(gw)) + " ± " + f4(sd(gw)));
+  CHECK(gw_row[3].bold);
+  CHECK_FALSE(t.rows[0][3].bold);
+  CHECK(gw_row[4].text.find("[") != std::string::npos);
+  CHECK(t.rows[0][4].text == "baseline");
+
+  // One finished seed: no error bars. No finished seed: shown with its states.
+  const auto& fixed = t.rows[3];
+  CHECK(fixed[0].text == "fixed_window");
+  CHECK(fixed[1].text == "1 finished, 1 failed");
+  CHECK(fixed[3].text.find("n = 1, no error bars") != std::string::npos);
+  CHECK(fixed[4].text.find("n = 1, no error bars") != std::string::npos);
+  const auto& gd = t.rows[4];
+  CHECK(gd[0].text == "gated_dense");
+  CHECK(gd[1].text == "1 running, 1 pending");
+  CHECK(gd[2].text == "0");
+  CHECK(gd[3].text == "—");
+
+  // Another baseline moves the reference.
+  const Table t2 = main_table(data, "no_gating");
+  CHECK(t2.rows[0][0].text == "no_gating");
+  CHECK(std::stod(t2.data_rows[1][column(t2, "delta")]) ==
+        Approx(avg(dense) - avg(synth.final_val_loss.at("no_gating"))).epsilon(1e-9));
+  CHECK_THROWS_WITH(resolve_baseline(data, "nope"), Catch::Contains("not one of its variants"));
+}
+
+TEST_CASE("runs table lists every run with its state") {
+  auto synth = make_synthetic_store("runs", "");
+  attnlab::store::Store store(synth.db_path);
+  const Table t = runs_table(load_experiment(store, synth.name));
+  REQUIRE(t.rows.size() == static_cast<size_t>(synth.total_runs));
+  int failed = 0, running = 0, pending = 0;
+  for (const auto& row : t.data_rows) {
+    failed += row[column(t, "status")] == "failed";
+    running += row[column(t, "status")] == "running";
+    pending += row[column(t, "status")] == "pending";
+    CHECK(row[column(t, "code_version")] == "abc1234");
+  }
+  CHECK(failed == 1);
+  CHECK(running == 1);
+  CHECK(pending == 1);
+  const auto& failed_row = data_row(t, "10");  // ids follow creation order: fixed_window seed 1
+  CHECK(failed_row[column(t, "status")] == "failed");
+  CHECK(failed_row[column(t, "message")] == "loss became NaN at step 40");
+  CHECK(failed_row[column(t, "steps")] == "40");
+}
+
+TEST_CASE("ablation table: rows from report.ablation_rows, Δ vs the first row") {
+  auto synth = make_synthetic_store("ablation", ablation_report_section());
+  attnlab::store::Store store(synth.db_path);
+  const auto data = load_experiment(store, synth.name);
+  const auto table = ablation_table(data);
+  REQUIRE(table);
+  REQUIRE(table->rows.size() == 4);
+  const std::vector<std::string> labels = {"Full Model", "No Gating", "Fixed Window", "No Window"};
+  for (size_t i = 0; i < 4; ++i) CHECK(table->rows[i][0].text == labels[i]);
+  const auto& full = synth.final_val_loss.at("gated_window");
+  const auto& nog = synth.final_val_loss.at("no_gating");
+  CHECK(number(*table, "No Gating", "delta") == Approx(avg(nog) - avg(full)).epsilon(1e-9));
+  CHECK(number(*table, "No Gating", "p_value") == Approx(welch_t_test(nog, full).p).epsilon(1e-9));
+  CHECK(table->rows[0][3].bold);  // the full model has the lowest loss
+  CHECK(table->rows[3][3].text.find("no finished runs (1 running, 1 pending)") !=
+        std::string::npos);
+  CHECK(table->header[4] == "Δ vs Full Model [95% CI]");
+
+  auto plain = make_synthetic_store("no_ablation", "");
+  attnlab::store::Store plain_store(plain.db_path);
+  CHECK_FALSE(ablation_table(load_experiment(plain_store, plain.name)));
+
+  auto bad = make_synthetic_store(
+      "bad_ablation", R"({"ablation_rows": [{"label": "A", "variant": "dense"}, {"label": "B"}]})");
+  attnlab::store::Store bad_store(bad.db_path);
+  CHECK_THROWS_WITH(
+      ablation_table(load_experiment(bad_store, bad.name)),
+      Catch::Contains("report.ablation_rows[1] needs string keys 'label' and 'variant'"));
+}
+
+TEST_CASE("convergence helpers interpolate between evals") {
+  const std::vector<CurvePoint> val = {{0, 5.0}, {100, 4.0}, {200, 3.0}};
+  CHECK(*steps_to_reach(val, 3.5) == Approx(150));
+  CHECK(*steps_to_reach(val, 5.5) == Approx(0));
+  CHECK(*steps_to_reach(val, 3.0) == Approx(200));
+  CHECK_FALSE(steps_to_reach(val, 2.9));
+  CHECK_FALSE(steps_to_reach({{0, 5.0}, {100, std::nan("")}}, 3.0));  // NaN is not "reached"
+  const std::vector<CurvePoint> tokens = {{0, 0}, {10, 1000}, {20, 3000}};
+  CHECK(*value_at_step(tokens, 15) == Approx(2000));
+  CHECK(*value_at_step(tokens, 10) == Approx(1000));
+  CHECK_FALSE(value_at_step(tokens, 25));
+}
+
+TEST_CASE("efficiency table: memory, throughput, params, steps and tokens to the baseline loss") {
+  auto synth = make_synthetic_store("efficiency", "");
+  attnlab::store::Store store(synth.db_path);
+  const Table t = efficiency_table(load_experiment(store, synth.name), "dense");
+  const double target = avg(synth.final_val_loss.at("dense"));
+  CHECK(number(t, "dense", "target_val_loss") == Approx(target).epsilon(1e-9));
+  for (const std::string variant : {"dense", "gated_window", "no_gating"}) {
+    INFO(variant);
+    CHECK(number(t, variant, "peak_memory_bytes") == Approx(avg(synth.peak_bytes.at(variant))));
+    CHECK(number(t, variant, "tokens_per_s_mean") == Approx(avg(synth.tokens_per_s.at(variant))));
+    CHECK(number(t, variant, "tokens_per_s_std") == Approx(sd(synth.tokens_per_s.at(variant))));
+    CHECK(number(t, variant, "n_params") == synth.n_params.at(variant));
+  }
+  // val/loss(s) = final + 2 (1 - s/100) reaches the target at s = 100 (1 - (target - final) / 2).
+  double steps = 0;
+  for (double f : synth.final_val_loss.at("gated_window"))
+    steps += 100 * (1 - (target - f) / kValSlope) / 3;
+  CHECK(number(t, "gated_window", "steps_to_target") == Approx(steps).epsilon(1e-9));
+  CHECK(number(t, "gated_window", "tokens_to_target") ==
+        Approx((steps + 1) * kTokensPerStep).epsilon(1e-9));
+  CHECK(number(t, "gated_window", "step_ratio_vs_baseline") == Approx(steps / 100).epsilon(1e-9));
+  CHECK(number(t, "dense", "steps_to_target") == 100);
+  CHECK(number(t, "dense", "step_ratio_vs_baseline") == 1);
+  // fixed_window's loss stays above the target.
+  CHECK(t.rows[3][0].text == "fixed_window");
+  CHECK(t.rows[3][7].text == "not reached by 1 of 1 seeds");
+  // gated_window is fastest to the target and has the most tokens/s? Only the first is by design.
+  CHECK(t.rows[1][7].bold);
+  const std::string speedup = t.rows[1][9].text;
+  CHECK(speedup.find("faster") != std::string::npos);
+}
+
+TEST_CASE("an unknown experiment names the ones that exist") {
+  auto synth = make_synthetic_store("unknown", "");
+  attnlab::store::Store store(synth.db_path);
+  CHECK_THROWS_WITH(load_experiment(store, "nope"), Catch::Contains("known: synthetic_unknown"));
+}
