@@ -26,10 +26,27 @@ namespace {
 
 const char* kUsage =
     "attention --plugins a,b --seq 512,1024,... [--batch B --heads H --kv-heads K --head-dim D "
-    "--dtype fp32|fp64|bf16 --repeats N --plugin-dir DIR]\n\n"
+    "--dtype fp32|fp64|bf16 --repeats N --naive-dense --plugin-dir DIR]\n\n"
     "Times each plugin (default options) forward and forward+backward on random inputs: the median\n"
     "of N timed steps after one warm-up step, the peak resident memory above the inputs (each\n"
-    "measurement in a fresh process) and GFLOP/s from the plugin's own FLOPs count.";
+    "measurement in a fresh process) and GFLOP/s from the plugin's own FLOPs count.\n"
+    "--naive-dense adds a row for textbook dense attention that materialises the [B, H, T, T]\n"
+    "scores (a baseline to compare the blocked kernels against; FLOPs counted as dense's).";
+
+// What one row measures: a plugin's variant, or (plugin == dense, naive) the textbook formula.
+struct Subject {
+  std::string name;
+  const plugin::LoadedPlugin* plugin;
+  bool naive = false;
+};
+
+// softmax(q kᵀ/√D + causal mask) v with the full score matrix, through plain autograd.
+torch::Tensor naive_dense(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
+  const int64_t group = q.size(1) / k.size(1), T = q.size(2);
+  auto s = torch::matmul(q, k.repeat_interleave(group, 1).transpose(-2, -1)) / std::sqrt(double(q.size(3)));
+  s = s.masked_fill(torch::ones({T, T}, torch::kBool).triu(1), -INFINITY);
+  return torch::matmul(torch::softmax(s, -1), v.repeat_interleave(group, 1));
+}
 
 struct BenchShape {
   int64_t batch, heads, kv_heads, head_dim;
@@ -59,11 +76,11 @@ double status_mib(const char* field) {  // a "VmXXX:  1234 kB" line of /proc/sel
 }
 
 // Runs in the child: warm-up, reset the high-water mark, `repeats` timed steps.
-Measurement measure_here(const plugin::LoadedPlugin& plugin, int64_t T, const BenchShape& s, bool backward) {
+Measurement measure_here(const Subject& subject, int64_t T, const BenchShape& s, bool backward) {
   mallopt(M_MMAP_THRESHOLD, 1 << 16);
   torch::manual_seed(0);
   const attnlab_layer_dims dims{s.heads * s.head_dim, s.heads, s.kv_heads, s.head_dim, 1, 0};
-  auto variant = plugin.create(dims, nlohmann::json::object());
+  auto variant = subject.plugin->create(dims, nlohmann::json::object());
   variant->to(s.dtype);
   const auto o = torch::TensorOptions().dtype(s.dtype).requires_grad(backward);
   auto q = torch::randn({s.batch, s.heads, T, s.head_dim}, o);
@@ -73,13 +90,14 @@ Measurement measure_here(const plugin::LoadedPlugin& plugin, int64_t T, const Be
   const auto dy = torch::randn({s.batch, s.heads, T, s.head_dim}, torch::TensorOptions().dtype(s.dtype));
   AttentionContext ctx;
   ctx.x_BTC = &x;
+  const auto forward = [&] { return subject.naive ? naive_dense(q, k, v) : variant->forward(q, k, v, ctx); };
   const auto step = [&] {
     if (!backward) {
       torch::NoGradGuard no_grad;
-      variant->forward(q, k, v, ctx);
+      forward();
       return;
     }
-    variant->forward(q, k, v, ctx).backward(dy);
+    forward().backward(dy);
     for (auto* t : {&q, &k, &v}) t->mutable_grad() = torch::Tensor();
     for (auto& p : variant->parameters()) p.mutable_grad() = torch::Tensor();
   };
@@ -101,7 +119,7 @@ Measurement measure_here(const plugin::LoadedPlugin& plugin, int64_t T, const Be
 }
 
 // Forks, measures in the child, returns its result (or throws naming what failed).
-Measurement measure(const plugin::LoadedPlugin& plugin, int64_t T, const BenchShape& s, bool backward) {
+Measurement measure(const Subject& subject, int64_t T, const BenchShape& s, bool backward) {
   int fds[2];
   if (pipe(fds) != 0) throw std::runtime_error("bench: pipe() failed: " + std::string(std::strerror(errno)));
   const pid_t pid = fork();
@@ -110,7 +128,7 @@ Measurement measure(const plugin::LoadedPlugin& plugin, int64_t T, const BenchSh
     close(fds[0]);
     int rc = 0;
     try {
-      const Measurement m = measure_here(plugin, T, s, backward);
+      const Measurement m = measure_here(subject, T, s, backward);
       rc = write(fds[1], &m, sizeof(m)) == sizeof(m) ? 0 : 3;
     } catch (const std::exception& e) {
       std::cerr << "bench child: " << e.what() << "\n";
@@ -125,7 +143,7 @@ Measurement measure(const plugin::LoadedPlugin& plugin, int64_t T, const BenchSh
   int status = 0;
   waitpid(pid, &status, 0);
   if (got != static_cast<ssize_t>(sizeof(m)) || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    throw std::runtime_error("bench: measuring " + plugin.name + " at T=" + std::to_string(T) +
+    throw std::runtime_error("bench: measuring " + subject.name + " at T=" + std::to_string(T) +
                              (WIFSIGNALED(status) ? " was killed by signal " + std::to_string(WTERMSIG(status)) +
                                                         " (out of memory?)"
                                                   : " failed (see the message above)"));
@@ -160,9 +178,10 @@ int bench_attention(const ParsedArgs& parsed) {
   }
   plugin::PluginRegistry registry(vm.count("plugin-dir") ? std::filesystem::path(vm["plugin-dir"].as<std::string>())
                                                          : default_plugin_dir());
-  std::vector<const plugin::LoadedPlugin*> plugins;
-  for (const auto& name : split(vm["plugins"].as<std::string>())) plugins.push_back(&registry.load(name));
-  if (plugins.empty() || seqs.empty()) throw UsageError("--plugins and --seq must each name at least one");
+  std::vector<Subject> subjects;
+  for (const auto& name : split(vm["plugins"].as<std::string>())) subjects.push_back({name, &registry.load(name)});
+  if (subjects.empty() || seqs.empty()) throw UsageError("--plugins and --seq must each name at least one");
+  if (vm.count("naive-dense")) subjects.push_back({"naive_dense", &registry.load("dense"), true});
 
   std::cout << "attention bench: B=" << s.batch << " H=" << s.heads << " K=" << s.kv_heads
             << " D=" << s.head_dim << " dtype=" << vm["dtype"].as<std::string>() << " repeats=" << s.repeats
@@ -172,14 +191,14 @@ int bench_attention(const ParsedArgs& parsed) {
             << "fwd ms" << std::setw(10) << "GFLOP/s" << std::setw(11) << "extra MiB" << std::setw(13)
             << "fwd+bwd ms" << std::setw(10) << "GFLOP/s" << std::setw(11) << "extra MiB" << std::setw(11)
             << "peak MiB" << "\n";
-  for (const auto* p : plugins) {
+  for (const auto& subject : subjects) {
     for (const int64_t T : seqs) {
-      std::cerr << "measuring " << p->name << " T=" << T << " ...\n";
-      const Measurement fwd = measure(*p, T, s, false), both = measure(*p, T, s, true);
+      std::cerr << "measuring " << subject.name << " T=" << T << " ...\n";
+      const Measurement fwd = measure(subject, T, s, false), both = measure(subject, T, s, true);
       const attnlab_layer_dims dims{s.heads * s.head_dim, s.heads, s.kv_heads, s.head_dim, 1, 0};
-      const auto flops = p->create(dims, nlohmann::json::object())->flops(T);
+      const auto flops = subject.plugin->create(dims, nlohmann::json::object())->flops(T);
       const double b = static_cast<double>(s.batch);
-      std::cout << std::left << std::setw(14) << p->name << std::right << std::setw(7) << T << std::fixed
+      std::cout << std::left << std::setw(14) << subject.name << std::right << std::setw(7) << T << std::fixed
                 << std::setprecision(1) << std::setw(11) << fwd.median_s * 1e3 << std::setw(10)
                 << b * flops.forward / fwd.median_s / 1e9 << std::setw(11) << fwd.extra_mib << std::setw(13)
                 << both.median_s * 1e3 << std::setw(10)
@@ -204,6 +223,7 @@ int cmd_bench(const Args& args) {
       ("head-dim", po::value<int64_t>()->default_value(64), "head dimension")
       ("dtype", po::value<std::string>()->default_value("fp32"), "fp32, fp64 or bf16")
       ("repeats", po::value<int>()->default_value(3), "timed steps per measurement (median reported)")
+      ("naive-dense", "also measure textbook dense attention (full score matrix) as a baseline")
       ("plugin-dir", po::value<std::string>(), "directory of libattnlab_<name>.so (default: next to attnlab)");
   const auto parsed = parse_args("bench", kUsage, options, args, "what");
   if (parsed.help) return 0;

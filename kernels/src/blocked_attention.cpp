@@ -103,11 +103,11 @@ torch::Tensor query_rows(const torch::Tensor& q5, const Dims& d, const Block& b)
   return q5.index({Slice(), Slice(), Slice(), Slice(b.t0, b.t1)}).reshape({d.B, d.K, d.G * b.rows(), d.D});
 }
 
-// Masked, scaled scores of a block in place of exp(s - shift): [B, K, G·bq, nk].
-torch::Tensor block_scores(const torch::Tensor& qs5, const torch::Tensor& k, const Dims& d,
+// Masked scores of a block, q_rows (already scaled) against its keys: [B, K, G·bq, nk].
+torch::Tensor block_scores(const torch::Tensor& q_rows, const torch::Tensor& k, const Dims& d,
                            const Block& b, const AttentionParams& p) {
   const auto k_rng = k.index({Slice(), Slice(), Slice(b.key_begin, b.t1)});
-  auto s = torch::matmul(query_rows(qs5, d, b), k_rng.transpose(-2, -1));
+  auto s = torch::matmul(q_rows, k_rng.transpose(-2, -1));
   s.view({d.B, d.K, d.G, b.rows(), b.keys()})
       .masked_fill_(hidden_mask(b.t0, b.t1, b.key_begin, p.window, s.device()),
                     -std::numeric_limits<double>::infinity());
@@ -130,7 +130,6 @@ class BlockedAttention : public torch::autograd::Function<BlockedAttention> {
     const AttentionParams p{window, block_size, scale};
     const Dims d = check_dims(q_BHTD, k_BKTD);
     const auto q5 = q_BHTD.contiguous().view({d.B, d.K, d.G, d.T, d.D});
-    const auto qs5 = q5 * scale;
     const auto k = k_BKTD.contiguous(), v = v_BKTD.contiguous();
     const bool gated = gate_BTH.defined();
 
@@ -138,7 +137,7 @@ class BlockedAttention : public torch::autograd::Function<BlockedAttention> {
     auto y5 = gated ? torch::empty_like(o5) : o5;                              // returned output
     auto lse5 = torch::empty({d.B, d.K, d.G, d.T}, q5.options());
     for_each_block(d, p, [&](const Block& b) {
-      auto s = block_scores(qs5, k, d, b, p);
+      auto s = block_scores(query_rows(q5, d, b) * scale, k, d, b, p);
       const auto row_max = s.amax(-1, true);
       s.sub_(row_max).exp_();
       const auto row_sum = s.sum(-1, true);
@@ -169,7 +168,6 @@ class BlockedAttention : public torch::autograd::Function<BlockedAttention> {
     const Dims d{q5.size(0), q5.size(1) * q5.size(2), q5.size(1), q5.size(2), q5.size(3), q5.size(4)};
     const bool gated = gate_BTH.defined();
     const auto dy5 = grads[0].contiguous().view({d.B, d.K, d.G, d.T, d.D});
-    const auto qs5 = q5 * p.scale;
 
     auto dq5 = torch::empty_like(q5);
     auto dk = torch::zeros_like(k), dv = torch::zeros_like(v);
@@ -193,7 +191,8 @@ class BlockedAttention : public torch::autograd::Function<BlockedAttention> {
       d_o = d_o.view({d.B, d.K, d.G * b.rows(), d.D});
       delta = delta.view({d.B, d.K, d.G * b.rows(), 1});
 
-      auto p_blk = block_scores(qs5, k, d, b, p);
+      const auto q_rows = query_rows(q5, d, b) * p.scale;
+      auto p_blk = block_scores(q_rows, k, d, b, p);
       p_blk.sub_(lse5.index({Slice(), Slice(), Slice(), rows}).reshape({d.B, d.K, d.G * b.rows(), 1})).exp_();
       const auto keys = Slice(b.key_begin, b.t1);
       const auto k_rng = k.index({Slice(), Slice(), keys});
@@ -202,7 +201,7 @@ class BlockedAttention : public torch::autograd::Function<BlockedAttention> {
       auto ds = torch::matmul(d_o, v_rng.transpose(-2, -1)).sub_(delta).mul_(p_blk);
       dq5.index({Slice(), Slice(), Slice(), rows})
           .copy_(torch::matmul(ds, k_rng).mul_(p.scale).view({d.B, d.K, d.G, b.rows(), d.D}));
-      dk.index({Slice(), Slice(), keys}).add_(torch::matmul(ds.transpose(-2, -1), query_rows(qs5, d, b)));
+      dk.index({Slice(), Slice(), keys}).add_(torch::matmul(ds.transpose(-2, -1), q_rows));
     });
     return {dq5.view({d.B, d.H, d.T, d.D}), dk, dv, dgate_BTH, torch::Tensor(), torch::Tensor(),
             torch::Tensor()};
