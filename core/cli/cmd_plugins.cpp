@@ -1,5 +1,6 @@
 // attnlab plugins list|show: the attention plugins in the plugin directory, their versions,
 // descriptions and options (type, default, range, choices, description).
+#include <cmath>
 #include <iomanip>
 #include <iostream>
 #include <limits>
@@ -35,7 +36,8 @@ void print_options(const plugin::LoadedPlugin& plugin) {
   }
   for (const auto& option : plugin.options) {
     std::cout << "    " << std::left << std::setw(22) << option.key << std::setw(7)
-              << config::to_string(option.type) << "default " << std::setw(7) << option.default_value.dump();
+              << config::to_string(option.type) << "default " << std::setw(7)
+              << option.default_value.dump();
     if (const auto range = range_str(option); !range.empty()) std::cout << "  range " << range;
     if (!option.choices.empty()) {
       std::cout << "  one of";
@@ -52,7 +54,8 @@ int list(plugin::PluginRegistry& registry) {
   for (const auto& name : names) {
     try {
       const auto& plugin = registry.load(name);
-      std::cout << "\n" << plugin.name << " " << plugin.version << ": " << plugin.description << "\n";
+      std::cout << "\n"
+                << plugin.name << " " << plugin.version << ": " << plugin.description << "\n";
       print_options(plugin);
     } catch (const plugin::PluginError& e) {
       std::cout << "\n" << name << ": cannot be loaded: " << e.what() << "\n";
@@ -67,8 +70,9 @@ int show(plugin::PluginRegistry& registry, const std::string& name) {
   std::cout << plugin.name << " " << plugin.version << ": " << plugin.description << "\n"
             << "  path    " << plugin.path.string() << "\n"
             << "  sha256  " << plugin.sha256 << "\n"
-            << "  built   LibTorch " << plugin.descriptor->torch_version << ", _GLIBCXX_USE_CXX11_ABI="
-            << plugin.descriptor->cxx11_abi << ", plugin ABI " << plugin.descriptor->abi_version << "\n"
+            << "  built   LibTorch " << plugin.descriptor->torch_version
+            << ", _GLIBCXX_USE_CXX11_ABI=" << plugin.descriptor->cxx11_abi << ", plugin ABI "
+            << plugin.descriptor->abi_version << "\n"
             << "  options (attention.options.<key>):\n";
   print_options(plugin);
   return 0;
@@ -83,15 +87,17 @@ int cmd_plugins(const Args& args) {
                         "<attnlab's directory>/plugins)");
   const auto parsed = parse_args("plugins", kUsage, options, args, "words");
   if (parsed.help) return 0;
-  plugin::PluginRegistry registry(parsed.vm.count("plugin-dir")
-                                      ? std::filesystem::path(parsed.vm["plugin-dir"].as<std::string>())
-                                      : default_plugin_dir());
+  plugin::PluginRegistry registry(
+      parsed.vm.count("plugin-dir")
+          ? std::filesystem::path(parsed.vm["plugin-dir"].as<std::string>())
+          : default_plugin_dir());
   const auto& words = parsed.positional;
   if (words.empty()) throw UsageError("expected a subcommand: list or show NAME");
   if (words[0] == "list" && words.size() == 1) return list(registry);
   if (words[0] == "show" && words.size() == 2) return show(registry, words[1]);
   if (words[0] == "show") throw UsageError("'plugins show' takes exactly one plugin name");
-  if (words[0] == "list") throw UsageError("'plugins list' takes no arguments, got '" + words[1] + "'");
+  if (words[0] == "list")
+    throw UsageError("'plugins list' takes no arguments, got '" + words[1] + "'");
   throw UsageError("unknown subcommand '" + words[0] + "'; expected list or show NAME");
 }
 

@@ -45,34 +45,42 @@ std::unique_ptr<LoadedPlugin> open_plugin(const std::filesystem::path& given_pat
     const char* why = dlerror();
     throw PluginError(where + ": dlopen failed: " + (why ? why : "unknown error") +
                       "; check it is a shared library built for this machine and that its "
-                      "dependencies resolve (ldd " + path.string() + ")");
+                      "dependencies resolve (ldd " +
+                      path.string() + ")");
   }
   dlerror();
   void* symbol = dlsym(handle, ATTNLAB_PLUGIN_ENTRY_SYMBOL);
   if (!symbol) {
     throw PluginError(where + ": no entry symbol '" ATTNLAB_PLUGIN_ENTRY_SYMBOL
-                      "'; a plugin must export it as extern \"C\" (see docs/PLUGINS.md)");
+                              "'; a plugin must export it as extern \"C\" (see docs/PLUGINS.md)");
   }
   const auto* d = reinterpret_cast<attnlab_plugin_entry_fn>(symbol)();
-  if (!d) throw PluginError(where + ": " ATTNLAB_PLUGIN_ENTRY_SYMBOL "() returned NULL; it must return its static descriptor");
+  if (!d)
+    throw PluginError(where + ": " ATTNLAB_PLUGIN_ENTRY_SYMBOL
+                              "() returned NULL; it must return its static descriptor");
   if (d->abi_version != ATTNLAB_PLUGIN_ABI_VERSION) {
     throw PluginError(where + ": built for plugin ABI version " + std::to_string(d->abi_version) +
-                      ", this attnlab expects " + std::to_string(ATTNLAB_PLUGIN_ABI_VERSION) + kRebuild);
+                      ", this attnlab expects " + std::to_string(ATTNLAB_PLUGIN_ABI_VERSION) +
+                      kRebuild);
   }
   if (d->struct_size != sizeof(attnlab_plugin_descriptor)) {
     throw PluginError(where + ": descriptor struct_size is " + std::to_string(d->struct_size) +
-                      " bytes, this attnlab's is " + std::to_string(sizeof(attnlab_plugin_descriptor)) +
+                      " bytes, this attnlab's is " +
+                      std::to_string(sizeof(attnlab_plugin_descriptor)) +
                       " (same ABI version, different header)" + kRebuild);
   }
   if (!d->name || !d->version || !d->torch_version || !d->create || !d->destroy ||
       (d->n_options > 0 && !d->options)) {
-    throw PluginError(where + ": descriptor has a NULL name, version, torch_version, create, destroy "
+    throw PluginError(where +
+                      ": descriptor has a NULL name, version, torch_version, create, destroy "
                       "or options; fill every field (see docs/PLUGINS.md)");
   }
   if (std::string(d->torch_version) != TORCH_VERSION || d->cxx11_abi != _GLIBCXX_USE_CXX11_ABI) {
-    throw PluginError(where + ": built against LibTorch " + d->torch_version + " with _GLIBCXX_USE_CXX11_ABI=" +
-                      std::to_string(d->cxx11_abi) + ", this attnlab runs LibTorch " TORCH_VERSION
-                      " with _GLIBCXX_USE_CXX11_ABI=" + std::to_string(_GLIBCXX_USE_CXX11_ABI) + kRebuild);
+    throw PluginError(where + ": built against LibTorch " + d->torch_version +
+                      " with _GLIBCXX_USE_CXX11_ABI=" + std::to_string(d->cxx11_abi) +
+                      ", this attnlab runs LibTorch " TORCH_VERSION
+                      " with _GLIBCXX_USE_CXX11_ABI=" +
+                      std::to_string(_GLIBCXX_USE_CXX11_ABI) + kRebuild);
   }
   if (file_name != d->name) {
     throw PluginError(where + ": the descriptor's name is '" + d->name + "' but the file says '" +

@@ -14,10 +14,14 @@ using config::ValueType;
 
 const char* type_name(ValueType type) {
   switch (type) {
-    case ValueType::Int: return "int";
-    case ValueType::Float: return "float";
-    case ValueType::Bool: return "bool";
-    default: return "string";
+    case ValueType::Int:
+      return "int";
+    case ValueType::Float:
+      return "float";
+    case ValueType::Bool:
+      return "bool";
+    default:
+      return "string";
   }
 }
 
@@ -37,8 +41,8 @@ std::string value_problem(const KeySchema& schema, const nlohmann::json& value) 
   if (value.is_number()) {
     const double x = value.get<double>();
     if (x < schema.min || x > schema.max) {
-      return "= " + value.dump() + " is outside the allowed range [" + number_str(schema.min) + ", " +
-             number_str(schema.max) + "]";
+      return "= " + value.dump() + " is outside the allowed range [" + number_str(schema.min) +
+             ", " + number_str(schema.max) + "]";
     }
   }
   if (value.is_string() && !schema.choices.empty()) {
@@ -64,26 +68,34 @@ std::vector<std::string> split_choices(const char* choices) {
 
 }  // namespace
 
-std::vector<KeySchema> option_schemas(const attnlab_plugin_descriptor& descriptor, const std::string& where) {
+std::vector<KeySchema> option_schemas(const attnlab_plugin_descriptor& descriptor,
+                                      const std::string& where) {
   std::vector<KeySchema> out;
   for (uint32_t i = 0; i < descriptor.n_options; ++i) {
     const attnlab_option_spec& spec = descriptor.options[i];
     const std::string name = spec.name ? spec.name : "";
     const std::string fix = "; fix the option spec in the plugin's descriptor";
-    if (name.empty()) throw PluginError(where + ": option #" + std::to_string(i) + " has no name" + fix);
+    if (name.empty())
+      throw PluginError(where + ": option #" + std::to_string(i) + " has no name" + fix);
     KeySchema schema;
     schema.key = name;
     const std::string type = spec.type ? spec.type : "";
-    if (type == "int") schema.type = ValueType::Int;
-    else if (type == "float") schema.type = ValueType::Float;
-    else if (type == "bool") schema.type = ValueType::Bool;
-    else if (type == "string") schema.type = ValueType::String;
-    else throw PluginError(where + ": option '" + name + "' has type '" + type + "', expected int, float, bool or string" + fix);
+    if (type == "int")
+      schema.type = ValueType::Int;
+    else if (type == "float")
+      schema.type = ValueType::Float;
+    else if (type == "bool")
+      schema.type = ValueType::Bool;
+    else if (type == "string")
+      schema.type = ValueType::String;
+    else
+      throw PluginError(where + ": option '" + name + "' has type '" + type +
+                        "', expected int, float, bool or string" + fix);
     schema.min = spec.min_value;
     schema.max = spec.max_value;
     if (std::isnan(schema.min) || std::isnan(schema.max) || schema.min > schema.max) {
-      throw PluginError(where + ": option '" + name + "' has an empty range [" + number_str(schema.min) +
-                        ", " + number_str(schema.max) + "]" + fix);
+      throw PluginError(where + ": option '" + name + "' has an empty range [" +
+                        number_str(schema.min) + ", " + number_str(schema.max) + "]" + fix);
     }
     schema.choices = split_choices(spec.choices);
     schema.description = spec.description ? spec.description : "";
@@ -101,10 +113,11 @@ std::vector<KeySchema> option_schemas(const attnlab_plugin_descriptor& descripto
   return out;
 }
 
-nlohmann::json complete_options(const std::vector<KeySchema>& schemas, const nlohmann::json& options,
-                                const std::string& where) {
+nlohmann::json complete_options(const std::vector<KeySchema>& schemas,
+                                const nlohmann::json& options, const std::string& where) {
   if (!options.is_null() && !options.is_object()) {
-    throw PluginError(where + ": attention.options must be a map of option: value, got " + options.dump());
+    throw PluginError(where + ": attention.options must be a map of option: value, got " +
+                      options.dump());
   }
   nlohmann::json out = nlohmann::json::object();
   if (options.is_object()) {

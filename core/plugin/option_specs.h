@@ -2,7 +2,6 @@
 // completing an options object against them.
 #pragma once
 #include <nlohmann/json.hpp>
-
 #include <string>
 #include <vector>
 

@@ -27,21 +27,24 @@ std::shared_ptr<AttentionVariant> LoadedPlugin::create(const attnlab_layer_dims&
   void* raw = descriptor->create(&dims, options_json.c_str(), error, sizeof(error));
   if (!raw) {
     throw PluginError(where(*this) + ": create failed: " + (error[0] ? error : "(no message)") +
-                      " [options " + options_json + ", layer " + std::to_string(dims.layer_index) + "]");
+                      " [options " + options_json + ", layer " + std::to_string(dims.layer_index) +
+                      "]");
   }
   const auto destroy = descriptor->destroy;
   return std::shared_ptr<AttentionVariant>(static_cast<AttentionVariant*>(raw),
                                            [destroy](AttentionVariant* v) { destroy(v); });
 }
 
-PluginRegistry::PluginRegistry(std::filesystem::path plugin_dir) : plugin_dir_(std::move(plugin_dir)) {}
+PluginRegistry::PluginRegistry(std::filesystem::path plugin_dir)
+    : plugin_dir_(std::move(plugin_dir)) {}
 
 std::vector<std::string> PluginRegistry::available() const {
   std::error_code ec;
   if (!std::filesystem::is_directory(plugin_dir_, ec)) {
-    throw PluginError("plugin directory " + plugin_dir_.string() +
-                      " does not exist; build the plugins (cmake --build build) or pass --plugin-dir "
-                      "(or set ATTNLAB_PLUGIN_DIR)");
+    throw PluginError(
+        "plugin directory " + plugin_dir_.string() +
+        " does not exist; build the plugins (cmake --build build) or pass --plugin-dir "
+        "(or set ATTNLAB_PLUGIN_DIR)");
   }
   std::vector<std::string> names;
   for (const auto& entry : std::filesystem::directory_iterator(plugin_dir_)) {

@@ -17,9 +17,9 @@
 namespace attnlab::kernels {
 namespace {
 
-using torch::indexing::Slice;
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
+using torch::indexing::Slice;
 
 struct Dims {
   int64_t B, H, K, G, T, D;
@@ -41,13 +41,15 @@ Dims check_inputs(const char* fn, const torch::Tensor& q, const torch::Tensor& k
   if (q.dim() != 4) fail(fn, "q_BHTD must have 4 dims [B, H, T, D], got " + shape_str(q));
   if (k.dim() != 4) fail(fn, "k_BKTD must have 4 dims [B, K, T, D], got " + shape_str(k));
   if (!k.sizes().equals(v.sizes())) {
-    fail(fn, "k_BKTD and v_BKTD must have the same shape, got " + shape_str(k) + " and " + shape_str(v));
+    fail(fn, "k_BKTD and v_BKTD must have the same shape, got " + shape_str(k) + " and " +
+                 shape_str(v));
   }
   if (!q.is_floating_point()) fail(fn, "q, k and v must be floating point");
   if (k.scalar_type() != q.scalar_type() || v.scalar_type() != q.scalar_type()) {
     fail(fn, "q, k and v must have the same dtype");
   }
-  if (k.device() != q.device() || v.device() != q.device()) fail(fn, "q, k and v must be on the same device");
+  if (k.device() != q.device() || v.device() != q.device())
+    fail(fn, "q, k and v must be on the same device");
   const Dims d{q.size(0), q.size(1), k.size(1), 0, q.size(2), q.size(3)};
   if (k.size(0) != d.B || k.size(2) != d.T || k.size(3) != d.D) {
     fail(fn, "k_BKTD " + shape_str(k) + " must match q_BHTD " + shape_str(q) + " in B, T and D");
@@ -60,7 +62,8 @@ Dims check_inputs(const char* fn, const torch::Tensor& q, const torch::Tensor& k
     if (!gate->defined() || gate->dim() != 3 || gate->size(0) != d.B || gate->size(1) != d.T ||
         gate->size(2) != d.H) {
       fail(fn, "gate_BTH must be [B, T, H] = [" + std::to_string(d.B) + ", " + std::to_string(d.T) +
-                   ", " + std::to_string(d.H) + "], got " + (gate->defined() ? shape_str(*gate) : "undefined"));
+                   ", " + std::to_string(d.H) + "], got " +
+                   (gate->defined() ? shape_str(*gate) : "undefined"));
     }
     if (gate->device() != q.device()) fail(fn, "gate_BTH must be on the same device as q");
   }
@@ -68,7 +71,8 @@ Dims check_inputs(const char* fn, const torch::Tensor& q, const torch::Tensor& k
     fail(fn, "window must be >= 0 or kDenseWindow, got " + std::to_string(p.window));
   }
   if (p.block_size <= 0) fail(fn, "block_size must be > 0, got " + std::to_string(p.block_size));
-  if (p.scale < 0) fail(fn, "scale must be > 0 (or 0 for 1/sqrt(D)), got " + std::to_string(p.scale));
+  if (p.scale < 0)
+    fail(fn, "scale must be > 0 (or 0 for 1/sqrt(D)), got " + std::to_string(p.scale));
   return {d.B, d.H, d.K, d.H / d.K, d.T, d.D};
 }
 
@@ -100,7 +104,8 @@ void for_each_block(const Dims& d, const AttentionParams& p, Fn&& fn) {
 
 // The block's queries as one [B, K, G·bq, D] matrix per kv head (q5 is [B, K, G, T, D]).
 torch::Tensor query_rows(const torch::Tensor& q5, const Dims& d, const Block& b) {
-  return q5.index({Slice(), Slice(), Slice(), Slice(b.t0, b.t1)}).reshape({d.B, d.K, d.G * b.rows(), d.D});
+  return q5.index({Slice(), Slice(), Slice(), Slice(b.t0, b.t1)})
+      .reshape({d.B, d.K, d.G * b.rows(), d.D});
 }
 
 // Masked scores of a block, q_rows (already scaled) against its keys: [B, K, G·bq, nk].
@@ -116,7 +121,9 @@ torch::Tensor block_scores(const torch::Tensor& q_rows, const torch::Tensor& k, 
 
 torch::Tensor gate_rows(const torch::Tensor& gate_BTH, const Dims& d, const Block& b) {
   // [B, bq, H] -> [B, K, G, bq, 1]
-  return gate_BTH.index({Slice(), Slice(b.t0, b.t1)}).permute({0, 2, 1}).reshape({d.B, d.K, d.G, b.rows(), 1});
+  return gate_BTH.index({Slice(), Slice(b.t0, b.t1)})
+      .permute({0, 2, 1})
+      .reshape({d.B, d.K, d.G, b.rows(), 1});
 }
 
 class BlockedAttention : public torch::autograd::Function<BlockedAttention> {
@@ -133,8 +140,8 @@ class BlockedAttention : public torch::autograd::Function<BlockedAttention> {
     const auto k = k_BKTD.contiguous(), v = v_BKTD.contiguous();
     const bool gated = gate_BTH.defined();
 
-    auto o5 = torch::empty({d.B, d.K, d.G, d.T, d.D}, q5.options());         // ungated output
-    auto y5 = gated ? torch::empty_like(o5) : o5;                              // returned output
+    auto o5 = torch::empty({d.B, d.K, d.G, d.T, d.D}, q5.options());  // ungated output
+    auto y5 = gated ? torch::empty_like(o5) : o5;                     // returned output
     auto lse5 = torch::empty({d.B, d.K, d.G, d.T}, q5.options());
     for_each_block(d, p, [&](const Block& b) {
       auto s = block_scores(query_rows(q5, d, b) * scale, k, d, b, p);
@@ -163,9 +170,11 @@ class BlockedAttention : public torch::autograd::Function<BlockedAttention> {
     const auto saved = ctx->get_saved_variables();
     const auto &q5 = saved[0], &k = saved[1], &v = saved[2], &o5 = saved[3], &lse5 = saved[4];
     const auto& gate_BTH = saved[5];
-    const AttentionParams p{ctx->saved_data["window"].toInt(), ctx->saved_data["block_size"].toInt(),
+    const AttentionParams p{ctx->saved_data["window"].toInt(),
+                            ctx->saved_data["block_size"].toInt(),
                             ctx->saved_data["scale"].toDouble()};
-    const Dims d{q5.size(0), q5.size(1) * q5.size(2), q5.size(1), q5.size(2), q5.size(3), q5.size(4)};
+    const Dims d{q5.size(0), q5.size(1) * q5.size(2), q5.size(1), q5.size(2), q5.size(3),
+                 q5.size(4)};
     const bool gated = gate_BTH.defined();
     const auto dy5 = grads[0].contiguous().view({d.B, d.K, d.G, d.T, d.D});
 
@@ -180,7 +189,7 @@ class BlockedAttention : public torch::autograd::Function<BlockedAttention> {
       torch::Tensor d_o, delta;
       if (gated) {
         const auto g = gate_rows(gate_BTH, d, b);
-        const auto dg = (dy * o).sum(-1, true);                       // [B, K, G, bq, 1]
+        const auto dg = (dy * o).sum(-1, true);  // [B, K, G, bq, 1]
         dgate_BTH.index({Slice(), rows}).copy_(dg.view({d.B, d.H, b.rows()}).permute({0, 2, 1}));
         d_o = dy * g;
         delta = dg.mul_(g);
@@ -193,7 +202,10 @@ class BlockedAttention : public torch::autograd::Function<BlockedAttention> {
 
       const auto q_rows = query_rows(q5, d, b) * p.scale;
       auto p_blk = block_scores(q_rows, k, d, b, p);
-      p_blk.sub_(lse5.index({Slice(), Slice(), Slice(), rows}).reshape({d.B, d.K, d.G * b.rows(), 1})).exp_();
+      p_blk
+          .sub_(
+              lse5.index({Slice(), Slice(), Slice(), rows}).reshape({d.B, d.K, d.G * b.rows(), 1}))
+          .exp_();
       const auto keys = Slice(b.key_begin, b.t1);
       const auto k_rng = k.index({Slice(), Slice(), keys});
       const auto v_rng = v.index({Slice(), Slice(), keys});
@@ -203,7 +215,12 @@ class BlockedAttention : public torch::autograd::Function<BlockedAttention> {
           .copy_(torch::matmul(ds, k_rng).mul_(p.scale).view({d.B, d.K, d.G, b.rows(), d.D}));
       dk.index({Slice(), Slice(), keys}).add_(torch::matmul(ds.transpose(-2, -1), q_rows));
     });
-    return {dq5.view({d.B, d.H, d.T, d.D}), dk, dv, dgate_BTH, torch::Tensor(), torch::Tensor(),
+    return {dq5.view({d.B, d.H, d.T, d.D}),
+            dk,
+            dv,
+            dgate_BTH,
+            torch::Tensor(),
+            torch::Tensor(),
             torch::Tensor()};
   }
 
@@ -217,8 +234,9 @@ bool reduced_precision(const torch::Tensor& t) {
   return t.scalar_type() == torch::kHalf || t.scalar_type() == torch::kBFloat16;
 }
 
-torch::Tensor run(const char* fn, const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                  const torch::Tensor* gate, const AttentionParams& params) {
+torch::Tensor run(const char* fn, const torch::Tensor& q, const torch::Tensor& k,
+                  const torch::Tensor& v, const torch::Tensor* gate,
+                  const AttentionParams& params) {
   const Dims d = check_inputs(fn, q, k, v, gate, params);
   const double scale = params.scale > 0 ? params.scale : 1.0 / std::sqrt(static_cast<double>(d.D));
   if (d.T == 0) return torch::empty_like(q);
@@ -226,7 +244,8 @@ torch::Tensor run(const char* fn, const torch::Tensor& q, const torch::Tensor& k
   const auto compute = [&](const torch::Tensor& t) {
     return reduced_precision(t) ? t.to(torch::kFloat) : t;
   };
-  const auto gate_c = gate ? c10::optional<torch::Tensor>(compute(gate->to(q.scalar_type()))) : c10::nullopt;
+  const auto gate_c =
+      gate ? c10::optional<torch::Tensor>(compute(gate->to(q.scalar_type()))) : c10::nullopt;
   auto y = BlockedAttention::apply(compute(q), compute(k), compute(v), gate_c, params.window,
                                    params.block_size, scale);
   return y.to(q.scalar_type());

@@ -6,8 +6,8 @@
 namespace attnlab::kernels {
 
 FlopCount attention_flops(int64_t T, int64_t window, int64_t n_head, int64_t head_dim) {
-  const double forward = 4.0 * static_cast<double>(head_dim) * static_cast<double>(n_head) *
-                         visible_pairs(T, window);
+  const double forward =
+      4.0 * static_cast<double>(head_dim) * static_cast<double>(n_head) * visible_pairs(T, window);
   return {forward, 2.5 * forward};
 }
 

@@ -12,8 +12,9 @@ int64_t window_for_length(const WindowParams& params, int64_t T) {
                                 std::to_string(params.window));
   }
   if (params.adaptive_threshold < 0) {
-    throw std::invalid_argument("attention adaptive_threshold must be >= 0 (0 = always windowed), got " +
-                                std::to_string(params.adaptive_threshold));
+    throw std::invalid_argument(
+        "attention adaptive_threshold must be >= 0 (0 = always windowed), got " +
+        std::to_string(params.adaptive_threshold));
   }
   if (T < 0) throw std::invalid_argument("sequence length must be >= 0, got " + std::to_string(T));
   return T > params.adaptive_threshold ? params.window : kDenseWindow;

@@ -17,6 +17,7 @@ attnlab::AttentionVariant* make(const attnlab_layer_dims& dims, const nlohmann::
 
 extern "C" const attnlab_plugin_descriptor* attnlab_plugin_entry(void) {
   static const auto descriptor = attnlab::plugin::describe_plugin<make>(
-      "gated_dense", "1.0.0", "dense causal attention with a sigmoid per-head output gate", kOptions);
+      "gated_dense", "1.0.0", "dense causal attention with a sigmoid per-head output gate",
+      kOptions);
   return &descriptor;
 }

@@ -12,7 +12,8 @@ constexpr attnlab_option_spec kOptions[] = {kWindowOption, kAdaptiveThresholdOpt
                                             kGateWeightStdOption, kGateBiasOption};
 
 attnlab::AttentionVariant* make(const attnlab_layer_dims& dims, const nlohmann::json& options) {
-  return new KernelVariant(dims, {"gated_window", read_window(options, true), true, read_gate_init(options)});
+  return new KernelVariant(
+      dims, {"gated_window", read_window(options, true), true, read_gate_init(options)});
 }
 
 }  // namespace
@@ -20,7 +21,8 @@ attnlab::AttentionVariant* make(const attnlab_layer_dims& dims, const nlohmann::
 extern "C" const attnlab_plugin_descriptor* attnlab_plugin_entry(void) {
   static const auto descriptor = attnlab::plugin::describe_plugin<make>(
       "gated_window", "1.0.0",
-      "adaptive window (keys i-w..i when T > adaptive_threshold) with a sigmoid per-head output gate",
+      "adaptive window (keys i-w..i when T > adaptive_threshold) with a sigmoid per-head output "
+      "gate",
       kOptions);
   return &descriptor;
 }

@@ -18,6 +18,7 @@ attnlab::AttentionVariant* make(const attnlab_layer_dims& dims, const nlohmann::
 extern "C" const attnlab_plugin_descriptor* attnlab_plugin_entry(void) {
   static const auto descriptor = attnlab::plugin::describe_plugin<make>(
       "no_gating", "1.0.0",
-      "adaptive window: keys i-w..i when T > adaptive_threshold, dense otherwise; no gate", kOptions);
+      "adaptive window: keys i-w..i when T > adaptive_threshold, dense otherwise; no gate",
+      kOptions);
   return &descriptor;
 }

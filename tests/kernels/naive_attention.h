@@ -18,8 +18,9 @@ inline torch::Tensor naive_mask(int64_t T, int64_t w) {
 }
 
 // q_BHTD, k_BKTD, v_BKTD -> y_BHTD; gate_BTH (optional) scales head h of token t.
-inline torch::Tensor naive_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                                     int64_t w, const torch::Tensor& gate_BTH = {}) {
+inline torch::Tensor naive_attention(const torch::Tensor& q, const torch::Tensor& k,
+                                     const torch::Tensor& v, int64_t w,
+                                     const torch::Tensor& gate_BTH = {}) {
   const int64_t group = q.size(1) / k.size(1), T = q.size(2);
   const auto k_full = k.repeat_interleave(group, 1), v_full = v.repeat_interleave(group, 1);
   auto s = torch::matmul(q, k_full.transpose(-2, -1)) / std::sqrt(static_cast<double>(q.size(3)));

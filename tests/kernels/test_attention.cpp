@@ -1,8 +1,9 @@
 // Blocked causal/windowed GQA attention (and its fused gate) against the naive fp64
 // reference: forward values and every gradient, over lengths that are and are not multiples
 // of the block, windows wider and narrower than T, GQA ratios, and both sides of T = 512.
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+
+#include <catch2/catch.hpp>
 
 #include "attnlab/kernels/attention.h"
 #include "attnlab/kernels/head_gate.h"
@@ -20,8 +21,8 @@ struct Case {
 
 std::string describe(const Case& c) {
   return "B=" + std::to_string(c.B) + " H=" + std::to_string(c.H) + " K=" + std::to_string(c.K) +
-         " T=" + std::to_string(c.T) + " D=" + std::to_string(c.D) + " w=" + std::to_string(c.window) +
-         " block=" + std::to_string(c.block);
+         " T=" + std::to_string(c.T) + " D=" + std::to_string(c.D) +
+         " w=" + std::to_string(c.window) + " block=" + std::to_string(c.block);
 }
 
 struct Inputs {
@@ -30,8 +31,10 @@ struct Inputs {
 
 Inputs random_inputs(const Case& c, torch::Dtype dtype, bool gated) {
   const auto opts = torch::TensorOptions().dtype(dtype);
-  Inputs in{torch::randn({c.B, c.H, c.T, c.D}, opts), torch::randn({c.B, c.K, c.T, c.D}, opts),
-            torch::randn({c.B, c.K, c.T, c.D}, opts), {}};
+  Inputs in{torch::randn({c.B, c.H, c.T, c.D}, opts),
+            torch::randn({c.B, c.K, c.T, c.D}, opts),
+            torch::randn({c.B, c.K, c.T, c.D}, opts),
+            {}};
   if (gated) in.gate = torch::rand({c.B, c.T, c.H}, opts) * 0.9 + 0.05;
   for (auto* t : {&in.q, &in.k, &in.v, &in.gate}) {
     if (t->defined()) t->requires_grad_(true);
@@ -70,20 +73,21 @@ void check_against_reference(const Case& c, bool gated) {
 
 }  // namespace
 
-TEST_CASE("blocked attention matches the naive reference, forward and backward (fp64)", "[attention]") {
+TEST_CASE("blocked attention matches the naive reference, forward and backward (fp64)",
+          "[attention]") {
   torch::manual_seed(1234);
   const std::vector<Case> cases = {
-      {2, 4, 4, 1, 8, kDenseWindow, 16},   // one token
-      {2, 4, 4, 37, 8, kDenseWindow, 16},  // T not a multiple of the block
-      {1, 4, 2, 64, 16, kDenseWindow, 16}, // T a multiple of the block, GQA 2
-      {2, 6, 1, 50, 8, kDenseWindow, 128}, // one block, multi-query
-      {2, 4, 4, 37, 8, 0, 16},             // window 0: each token sees itself only
+      {2, 4, 4, 1, 8, kDenseWindow, 16},    // one token
+      {2, 4, 4, 37, 8, kDenseWindow, 16},   // T not a multiple of the block
+      {1, 4, 2, 64, 16, kDenseWindow, 16},  // T a multiple of the block, GQA 2
+      {2, 6, 1, 50, 8, kDenseWindow, 128},  // one block, multi-query
+      {2, 4, 4, 37, 8, 0, 16},              // window 0: each token sees itself only
       {1, 4, 2, 45, 8, 1, 16},
-      {2, 4, 2, 70, 8, 7, 16},             // window smaller than the block
-      {1, 6, 3, 100, 8, 23, 16},           // window larger than the block, GQA 2
-      {1, 4, 1, 40, 8, 64, 16},            // T <= w: same as dense
-      {1, 2, 2, 300, 16, 256, 128},        // the real window at T > w
-      {1, 2, 1, 513, 8, 256, 128},         // just above the adaptive threshold
+      {2, 4, 2, 70, 8, 7, 16},       // window smaller than the block
+      {1, 6, 3, 100, 8, 23, 16},     // window larger than the block, GQA 2
+      {1, 4, 1, 40, 8, 64, 16},      // T <= w: same as dense
+      {1, 2, 2, 300, 16, 256, 128},  // the real window at T > w
+      {1, 2, 1, 513, 8, 256, 128},   // just above the adaptive threshold
   };
   for (const auto& c : cases) {
     check_against_reference(c, false);
@@ -103,7 +107,8 @@ TEST_CASE("block size does not change results", "[attention]") {
   CHECK(max_abs_diff(y1, y3) < 1e-12);
 }
 
-TEST_CASE("fp32 kernel error is within a small multiple of the fp32 reference's error", "[attention]") {
+TEST_CASE("fp32 kernel error is within a small multiple of the fp32 reference's error",
+          "[attention]") {
   torch::manual_seed(11);
   const Case c{2, 4, 2, 200, 32, 50, 64};
   const auto in = random_inputs(c, torch::kDouble, true);
@@ -111,7 +116,8 @@ TEST_CASE("fp32 kernel error is within a small multiple of the fp32 reference's 
   const auto y64 = naive_attention(in.q, in.k, in.v, c.window, in.gate);
   const auto f = [](const torch::Tensor& t) { return t.to(torch::kFloat); };
   const auto ref32 = naive_attention(f(in.q), f(in.k), f(in.v), c.window, f(in.gate));
-  const auto y32 = gated_causal_attention(f(in.q), f(in.k), f(in.v), f(in.gate), {c.window, c.block, 0.0});
+  const auto y32 =
+      gated_causal_attention(f(in.q), f(in.k), f(in.v), f(in.gate), {c.window, c.block, 0.0});
   CHECK(y32.scalar_type() == torch::kFloat);
   const double ref_err = max_abs_diff(ref32, y64), err = max_abs_diff(y32, y64);
   INFO("kernel fp32 error " << err << ", reference fp32 error " << ref_err);
@@ -140,7 +146,8 @@ TEST_CASE("non-contiguous inputs and a custom scale", "[attention]") {
   CHECK(max_abs_diff(y_scaled, naive_attention(q * (s * std::sqrt(8.0)), k, v, 5)) < 1e-12);
 }
 
-TEST_CASE("gate parameters receive the reference gradients through head_gate", "[attention][gate]") {
+TEST_CASE("gate parameters receive the reference gradients through head_gate",
+          "[attention][gate]") {
   torch::manual_seed(3);
   const int64_t B = 2, T = 40, C = 12, H = 4, K = 2, D = 8;
   const auto x = torch::randn({B, T, C}, torch::kDouble);
@@ -150,7 +157,8 @@ TEST_CASE("gate parameters receive the reference gradients through head_gate", "
   CHECK(weight.std().item<double>() == Approx(0.3).epsilon(0.3));
   weight.requires_grad_(true);
   bias.requires_grad_(true);
-  const auto q = torch::randn({B, H, T, D}, torch::kDouble), k = torch::randn({B, K, T, D}, torch::kDouble),
+  const auto q = torch::randn({B, H, T, D}, torch::kDouble),
+             k = torch::randn({B, K, T, D}, torch::kDouble),
              v = torch::randn({B, K, T, D}, torch::kDouble);
 
   const auto g = head_gate(x, weight, bias);
@@ -167,14 +175,18 @@ TEST_CASE("gate parameters receive the reference gradients through head_gate", "
 }
 
 TEST_CASE("bad arguments fail with a message naming them", "[attention]") {
-  const auto q = torch::randn({1, 3, 10, 8}), k = torch::randn({1, 2, 10, 8}), v = torch::randn({1, 2, 10, 8});
+  const auto q = torch::randn({1, 3, 10, 8}), k = torch::randn({1, 2, 10, 8}),
+             v = torch::randn({1, 2, 10, 8});
   CHECK_THROWS_WITH(causal_attention(q, k, v, {}), Catch::Contains("multiple of kv heads"));
   const auto q4 = torch::randn({1, 4, 10, 8});
   CHECK_THROWS_WITH(causal_attention(q4, k, torch::randn({1, 2, 9, 8}), {}),
                     Catch::Contains("k_BKTD and v_BKTD must have the same shape"));
-  CHECK_THROWS_WITH(causal_attention(q4, k, v.to(torch::kDouble), {}), Catch::Contains("same dtype"));
-  CHECK_THROWS_WITH(causal_attention(q4, k, v, {-3, 128, 0.0}), Catch::Contains("window must be >= 0"));
-  CHECK_THROWS_WITH(causal_attention(q4, k, v, {4, 0, 0.0}), Catch::Contains("block_size must be > 0"));
+  CHECK_THROWS_WITH(causal_attention(q4, k, v.to(torch::kDouble), {}),
+                    Catch::Contains("same dtype"));
+  CHECK_THROWS_WITH(causal_attention(q4, k, v, {-3, 128, 0.0}),
+                    Catch::Contains("window must be >= 0"));
+  CHECK_THROWS_WITH(causal_attention(q4, k, v, {4, 0, 0.0}),
+                    Catch::Contains("block_size must be > 0"));
   CHECK_THROWS_WITH(gated_causal_attention(q4, k, v, torch::rand({1, 10, 3}), {}),
                     Catch::Contains("gate_BTH must be [B, T, H] = [1, 10, 4]"));
 }

@@ -7,9 +7,9 @@ using namespace attnlab::kernels;
 
 TEST_CASE("a window of w sees keys i-w..i, w+1 keys", "[window]") {
   CHECK(key_visible(300, 300, 256));
-  CHECK(key_visible(300, 44, 256));       // i - w: just inside
-  CHECK_FALSE(key_visible(300, 43, 256)); // i - w - 1: just outside
-  CHECK_FALSE(key_visible(300, 301, 256));// the future
+  CHECK(key_visible(300, 44, 256));         // i - w: just inside
+  CHECK_FALSE(key_visible(300, 43, 256));   // i - w - 1: just outside
+  CHECK_FALSE(key_visible(300, 301, 256));  // the future
   CHECK(key_visible(300, 0, kDenseWindow));
   CHECK_FALSE(key_visible(3, 4, kDenseWindow));
   CHECK(key_visible(5, 5, 0));
@@ -24,7 +24,8 @@ TEST_CASE("a window of w sees keys i-w..i, w+1 keys", "[window]") {
 
 TEST_CASE("visible_pairs counts the visible (i, j) pairs", "[window]") {
   for (int64_t T : {0, 1, 2, 7, 100, 257, 600}) {
-    for (int64_t w : {kDenseWindow, int64_t{0}, int64_t{1}, int64_t{5}, int64_t{256}, int64_t{1000}}) {
+    for (int64_t w :
+         {kDenseWindow, int64_t{0}, int64_t{1}, int64_t{5}, int64_t{256}, int64_t{1000}}) {
       double brute = 0;
       for (int64_t i = 0; i < T; ++i) {
         for (int64_t j = 0; j < T; ++j) brute += key_visible(i, j, w);
@@ -46,5 +47,6 @@ TEST_CASE("the adaptive rule: the window applies only when T > threshold", "[win
   CHECK(window_for_length(fixed, 8192) == 256);
   CHECK(window_for_length(WindowParams{}, 8192) == kDenseWindow);
   CHECK_THROWS_WITH(window_for_length({-5, 0}, 10), Catch::Contains("window must be >= 0"));
-  CHECK_THROWS_WITH(window_for_length({8, -1}, 10), Catch::Contains("adaptive_threshold must be >= 0"));
+  CHECK_THROWS_WITH(window_for_length({8, -1}, 10),
+                    Catch::Contains("adaptive_threshold must be >= 0"));
 }

@@ -3,8 +3,9 @@
 // every parameter, and a match with the naive fp64 reference. A plugin's `window` and
 // `adaptive_threshold` options mean what kernels/window.h says; a gate is checked through
 // last_gate_BTH(). The plugins are found at run time, so a new plugin is tested unchanged.
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+
+#include <catch2/catch.hpp>
 
 #include "../kernels/naive_attention.h"
 #include "attnlab/attention_variant.h"
@@ -27,8 +28,8 @@ struct Sample {
 
 Sample random_sample(int64_t T) {
   const auto o = torch::TensorOptions().dtype(torch::kDouble);
-  return {torch::randn({B, H, T, D}, o), torch::randn({B, K, T, D}, o), torch::randn({B, K, T, D}, o),
-          torch::randn({B, T, C}, o)};
+  return {torch::randn({B, H, T, D}, o), torch::randn({B, K, T, D}, o),
+          torch::randn({B, K, T, D}, o), torch::randn({B, T, C}, o)};
 }
 
 torch::Tensor run(AttentionVariant& variant, const Sample& s) {
@@ -45,7 +46,8 @@ bool declares(const plugin::LoadedPlugin& plugin, const std::string& key) {
 }
 
 // The window the plugin must apply at length T with these (completed) options.
-int64_t expected_window(const plugin::LoadedPlugin& plugin, const nlohmann::json& options, int64_t T) {
+int64_t expected_window(const plugin::LoadedPlugin& plugin, const nlohmann::json& options,
+                        int64_t T) {
   if (!declares(plugin, "window")) return kernels::kDenseWindow;
   const int64_t w = options["window"].get<int64_t>();
   if (declares(plugin, "adaptive_threshold") && T <= options["adaptive_threshold"].get<int64_t>()) {
@@ -62,7 +64,8 @@ nlohmann::json small_window_options(const plugin::LoadedPlugin& plugin) {
   return plugin.complete_options(options);
 }
 
-std::shared_ptr<AttentionVariant> make_fp64(const plugin::LoadedPlugin& plugin, const nlohmann::json& options) {
+std::shared_ptr<AttentionVariant> make_fp64(const plugin::LoadedPlugin& plugin,
+                                            const nlohmann::json& options) {
   auto variant = plugin.create(kDims, options);
   variant->to(torch::kDouble);
   return variant;
@@ -165,10 +168,12 @@ TEST_CASE("conformance of every plugin in build/plugins", "[conformance]") {
       auto variant = plugin.create(kDims, defaults);
       for (int64_t T : {100, 512, 513, 8192}) {
         const auto flops = variant->flops(T);
-        const auto attention = kernels::attention_flops(T, expected_window(plugin, defaults, T), H, D);
+        const auto attention =
+            kernels::attention_flops(T, expected_window(plugin, defaults, T), H, D);
         INFO("T=" << T);
         CHECK(flops.forward >= attention.forward);
-        CHECK(flops.forward < attention.forward + 4.0 * T * C * H * D);  // attention + at most a projection
+        CHECK(flops.forward <
+              attention.forward + 4.0 * T * C * H * D);  // attention + at most a projection
         CHECK(flops.backward >= flops.forward);
       }
     }

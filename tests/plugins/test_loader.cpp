@@ -1,8 +1,8 @@
 // The plugin loader: discovery, loading once, recorded facts (version, path, sha256, option
 // schemas), option checking, and one distinct error per broken plugin, in the checks' order.
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
 
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -81,13 +81,16 @@ TEST_CASE("options are completed with defaults and checked against the specs", "
   CHECK(plugin.complete_options(nlohmann::json::object()) ==
         nlohmann::json({{"window", 256}, {"adaptive_threshold", 512}}));
   CHECK(plugin.complete_options({{"window", 64}})["window"] == 64);
-  CHECK_THROWS_WITH(plugin.complete_options({{"window", -1}}),
-                    Contains("attention.options.window") && Contains("outside the allowed range [0,"));
+  CHECK_THROWS_WITH(
+      plugin.complete_options({{"window", -1}}),
+      Contains("attention.options.window") && Contains("outside the allowed range [0,"));
   CHECK_THROWS_WITH(plugin.complete_options({{"window", 3.5}}), Contains("must be int, got 3.5"));
-  CHECK_THROWS_WITH(plugin.complete_options({{"windw", 3}}),
-                    Contains("unknown option attention.options.windw") && Contains("window, adaptive_threshold"));
+  CHECK_THROWS_WITH(
+      plugin.complete_options({{"windw", 3}}),
+      Contains("unknown option attention.options.windw") && Contains("window, adaptive_threshold"));
   CHECK_THROWS_WITH(plugin.complete_options(nlohmann::json::array()), Contains("must be a map"));
-  CHECK_THROWS_WITH(registry.load("dense").complete_options({{"window", 4}}), Contains("accepts no options"));
+  CHECK_THROWS_WITH(registry.load("dense").complete_options({{"window", 4}}),
+                    Contains("accepts no options"));
 }
 
 TEST_CASE("create builds a variant; bad dims fail with the plugin's message", "[loader]") {
@@ -121,7 +124,8 @@ TEST_CASE("every broken plugin fails with its own message", "[loader]") {
   CHECK_THAT(load_error(registry, kBrokenDir / "libattnlab_size.so"),
              Contains("descriptor struct_size is") && Contains("this attnlab's is"));
   CHECK_THAT(load_error(registry, kBrokenDir / "libattnlab_torch.so"),
-             Contains("built against LibTorch 0.4.1") && Contains("this attnlab runs LibTorch " TORCH_VERSION));
+             Contains("built against LibTorch 0.4.1") &&
+                 Contains("this attnlab runs LibTorch " TORCH_VERSION));
   CHECK_THAT(load_error(registry, kBrokenDir / "libattnlab_misnamed.so"),
              Contains("the descriptor's name is 'someone_else' but the file says 'misnamed'") &&
                  Contains("rename the file to libattnlab_someone_else.so"));
@@ -129,15 +133,18 @@ TEST_CASE("every broken plugin fails with its own message", "[loader]") {
              Contains("option 'window' default = -4 is outside the allowed range"));
 
   const LoadedPlugin& throwing = registry.load("throwing");
-  CHECK_THROWS_WITH(throwing.create(kDims, {}),
-                    Contains("plugin 'throwing'") && Contains("create failed: this layer refuses to exist"));
+  CHECK_THROWS_WITH(
+      throwing.create(kDims, {}),
+      Contains("plugin 'throwing'") && Contains("create failed: this layer refuses to exist"));
 }
 
 TEST_CASE("unknown names and directories list what to do", "[loader]") {
   PluginRegistry registry(kPluginDir);
   CHECK_THROWS_WITH(registry.load("sparse_topk"),
-                    Contains("unknown attention plugin 'sparse_topk'") && Contains("available: dense, fixed_window"));
+                    Contains("unknown attention plugin 'sparse_topk'") &&
+                        Contains("available: dense, fixed_window"));
   PluginRegistry nowhere("/nonexistent/attnlab/plugins");
-  CHECK_THROWS_WITH(nowhere.available(), Contains("plugin directory /nonexistent/attnlab/plugins does not exist"));
+  CHECK_THROWS_WITH(nowhere.available(),
+                    Contains("plugin directory /nonexistent/attnlab/plugins does not exist"));
   CHECK_THROWS_WITH(nowhere.load("dense"), Contains("does not exist"));
 }

@@ -1,7 +1,6 @@
 // SHA-256: the FIPS 180-4 test vectors, block-boundary lengths against coreutils' sha256sum,
 // and incremental updates matching one-shot hashing.
 #include <catch2/catch.hpp>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -29,7 +28,8 @@ TEST_CASE("SHA-256 of the FIPS 180-4 vectors", "[sha256]") {
 
 TEST_CASE("sha256_file agrees with sha256sum at block-boundary sizes", "[sha256]") {
   std::mt19937 rng(std::random_device{}());
-  const auto dir = std::filesystem::temp_directory_path() / ("attnlab_sha_" + std::to_string(rng()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("attnlab_sha_" + std::to_string(rng()));
   std::filesystem::create_directories(dir);
   for (size_t size : {1u, 55u, 56u, 63u, 64u, 65u, 119u, 120u, 100000u}) {
     const auto path = dir / ("f" + std::to_string(size));
@@ -44,9 +44,11 @@ TEST_CASE("sha256_file agrees with sha256sum at block-boundary sizes", "[sha256]
     INFO("size " << size);
     CHECK(sha256_file(path) == expected);
     Sha256 pieces;  // the same bytes fed in uneven pieces
-    for (size_t at = 0; at < size; at += 7) pieces.update(bytes.data() + at, std::min<size_t>(7, size - at));
+    for (size_t at = 0; at < size; at += 7)
+      pieces.update(bytes.data() + at, std::min<size_t>(7, size - at));
     CHECK(pieces.hex_digest() == expected);
   }
-  CHECK_THROWS_WITH(sha256_file(dir / "missing"), Catch::Contains("cannot open") && Catch::Contains("missing"));
+  CHECK_THROWS_WITH(sha256_file(dir / "missing"),
+                    Catch::Contains("cannot open") && Catch::Contains("missing"));
   std::filesystem::remove_all(dir);
 }

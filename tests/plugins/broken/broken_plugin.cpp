@@ -26,9 +26,17 @@ const attnlab_option_spec kOptions[] = {
     {"window", "int", BROKEN_KIND == KIND_BAD_DEFAULT ? "-4" : "4", 0, 100, nullptr, "a window"}};
 
 attnlab_plugin_descriptor make_descriptor() {
-  attnlab_plugin_descriptor d = {ATTNLAB_PLUGIN_ABI_VERSION, sizeof(attnlab_plugin_descriptor),
-                                 BROKEN_NAME, "0.0.1", TORCH_VERSION, _GLIBCXX_USE_CXX11_ABI,
-                                 "a deliberately broken plugin", kOptions, 1, &create, &destroy};
+  attnlab_plugin_descriptor d = {ATTNLAB_PLUGIN_ABI_VERSION,
+                                 sizeof(attnlab_plugin_descriptor),
+                                 BROKEN_NAME,
+                                 "0.0.1",
+                                 TORCH_VERSION,
+                                 _GLIBCXX_USE_CXX11_ABI,
+                                 "a deliberately broken plugin",
+                                 kOptions,
+                                 1,
+                                 &create,
+                                 &destroy};
   if (BROKEN_KIND == KIND_ABI) d.abi_version = ATTNLAB_PLUGIN_ABI_VERSION + 41;
   if (BROKEN_KIND == KIND_SIZE) d.struct_size = sizeof(attnlab_plugin_descriptor) - 8;
   if (BROKEN_KIND == KIND_TORCH) d.torch_version = "0.4.1";

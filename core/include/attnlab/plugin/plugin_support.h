@@ -9,11 +9,11 @@
 //   }
 #pragma once
 #include <c10/util/Exception.h>
-#include <nlohmann/json.hpp>
 #include <torch/version.h>
 
 #include <cstdint>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -30,7 +30,8 @@ using MakeVariantFn = AttentionVariant* (*)(const attnlab_layer_dims&, const nlo
 template <class T>
 T option(const nlohmann::json& options, const char* name) {
   if (!options.is_object() || !options.contains(name)) {
-    throw std::invalid_argument(std::string("option '") + name + "' is missing from the options object");
+    throw std::invalid_argument(std::string("option '") + name +
+                                "' is missing from the options object");
   }
   const auto& v = options.at(name);
   bool ok = false;
@@ -44,7 +45,9 @@ T option(const nlohmann::json& options, const char* name) {
   } else {
     ok = v.is_string(), want = "a string";
   }
-  if (!ok) throw std::invalid_argument(std::string("option '") + name + "' must be " + want + ", got " + v.dump());
+  if (!ok)
+    throw std::invalid_argument(std::string("option '") + name + "' must be " + want + ", got " +
+                                v.dump());
   return v.get<T>();
 }
 
@@ -72,23 +75,43 @@ void* create_variant(const attnlab_layer_dims* dims, const char* options_json, c
 }
 
 // The descriptor's `destroy`: deletes what create_variant returned.
-inline void destroy_variant(void* variant) noexcept { delete static_cast<AttentionVariant*>(variant); }
+inline void destroy_variant(void* variant) noexcept {
+  delete static_cast<AttentionVariant*>(variant);
+}
 
 // A descriptor carrying this build's ABI version, struct size, LibTorch version and C++ ABI.
 template <MakeVariantFn Make, size_t N>
-attnlab_plugin_descriptor describe_plugin(const char* name, const char* version, const char* description,
+attnlab_plugin_descriptor describe_plugin(const char* name, const char* version,
+                                          const char* description,
                                           const attnlab_option_spec (&options)[N]) {
-  return {ATTNLAB_PLUGIN_ABI_VERSION, static_cast<uint32_t>(sizeof(attnlab_plugin_descriptor)), name,
-          version, TORCH_VERSION, _GLIBCXX_USE_CXX11_ABI, description, options,
-          static_cast<uint32_t>(N), &create_variant<Make>, &destroy_variant};
+  return {ATTNLAB_PLUGIN_ABI_VERSION,
+          static_cast<uint32_t>(sizeof(attnlab_plugin_descriptor)),
+          name,
+          version,
+          TORCH_VERSION,
+          _GLIBCXX_USE_CXX11_ABI,
+          description,
+          options,
+          static_cast<uint32_t>(N),
+          &create_variant<Make>,
+          &destroy_variant};
 }
 
 // The same for a plugin without options.
 template <MakeVariantFn Make>
-attnlab_plugin_descriptor describe_plugin(const char* name, const char* version, const char* description) {
-  return {ATTNLAB_PLUGIN_ABI_VERSION, static_cast<uint32_t>(sizeof(attnlab_plugin_descriptor)), name,
-          version, TORCH_VERSION, _GLIBCXX_USE_CXX11_ABI, description, nullptr, 0u,
-          &create_variant<Make>, &destroy_variant};
+attnlab_plugin_descriptor describe_plugin(const char* name, const char* version,
+                                          const char* description) {
+  return {ATTNLAB_PLUGIN_ABI_VERSION,
+          static_cast<uint32_t>(sizeof(attnlab_plugin_descriptor)),
+          name,
+          version,
+          TORCH_VERSION,
+          _GLIBCXX_USE_CXX11_ABI,
+          description,
+          nullptr,
+          0u,
+          &create_variant<Make>,
+          &destroy_variant};
 }
 
 }  // namespace attnlab::plugin

@@ -6,12 +6,11 @@
 // create() are checked against the plugin's specs and completed with the defaults.
 // Libraries are never unloaded (a plugin's statics may outlive any handle we hold).
 #pragma once
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>

@@ -14,8 +14,8 @@ inline constexpr int64_t kDenseWindow = -1;
 inline constexpr int64_t kDefaultAdaptiveThreshold = 512;
 
 struct WindowParams {
-  int64_t window = kDenseWindow;    // w >= 0, or kDenseWindow
-  int64_t adaptive_threshold = 0;   // the window applies only when T > this; 0 = always
+  int64_t window = kDenseWindow;   // w >= 0, or kDenseWindow
+  int64_t adaptive_threshold = 0;  // the window applies only when T > this; 0 = always
 };
 
 // The window used for a sequence of length T: params.window when T > adaptive_threshold,
