@@ -1,4 +1,8 @@
-// attnlab run EXPERIMENT [overrides...]: the ablation matrix, skipping finished runs.
+// attnlab run EXPERIMENT [overrides...]: the ablation matrix, skipping finished runs; with
+// --nproc-per-node or --devices/--per-run it launches data-parallel worker processes.
+#include <thread>
+
+#include "attnlab/train/distributed_launch.h"
 #include "attnlab/train/experiment_runner.h"
 #include "cli_common.h"
 #include "commands.h"
@@ -17,8 +21,66 @@ po::options_description experiment_options() {
        "directory holding libattnlab_<variant>.so plugins")
       ("dry-run", po::bool_switch(), "list the matrix cells and their status; train nothing")
       ("restart", po::bool_switch(),
-       "start unfinished runs over instead of resuming them from their latest checkpoint");
+       "start unfinished runs over instead of resuming them from their latest checkpoint")
+      ("nproc-per-node", po::value<int>()->default_value(0),
+       "data-parallel: start N worker processes (ranks) on this machine that train each run "
+       "together (Gloo on CPU, NCCL on GPU); see docs/DISTRIBUTED.md")
+      ("devices", po::value<std::string>()->default_value(""),
+       "devices (GPU ids; on CPU just slots) to schedule runs on, e.g. 0-7 or 0,2,3; with "
+       "--per-run K, len/K runs train side by side, each on K devices")
+      ("per-run", po::value<int>()->default_value(1), "devices (ranks) per run with --devices")
+      ("master-port", po::value<int>()->default_value(0),
+       "rendezvous port of the first process group (the next groups take the next ports); "
+       "0 = a free port each");
   return o;
+}
+
+// The launcher's flags, which its workers must not see again.
+bool is_launcher_flag(const std::string& arg, bool* takes_value) {
+  for (const char* flag : {"--nproc-per-node", "--devices", "--per-run", "--master-port"}) {
+    const std::string f = flag;
+    if (arg == f) {
+      *takes_value = true;
+      return true;
+    }
+    if (arg.rfind(f + "=", 0) == 0) {
+      *takes_value = false;
+      return true;
+    }
+  }
+  return false;
+}
+
+int launch(const ParsedArgs& parsed, const Args& args, const std::string& command) {
+  if (auto env = train::parse_dist_env_from_process()) {
+    throw UsageError("this process is already rank " + std::to_string(env->rank) + " of a " +
+                     env->source + " launch (WORLD_SIZE or SLURM_NTASKS is set); drop "
+                     "--nproc-per-node/--devices, the launcher started the ranks");
+  }
+  train::LaunchRequest request;
+  try {
+    request.plan = train::plan_launch(parsed.vm["nproc-per-node"].as<int>(),
+                                      parsed.vm["devices"].as<std::string>(),
+                                      parsed.vm["per-run"].as<int>(),
+                                      static_cast<int>(std::thread::hardware_concurrency()));
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  request.master_port = parsed.vm["master-port"].as<int>();
+  request.worker_argv = {"attnlab", command};
+  for (size_t i = 0; i < args.size(); ++i) {
+    bool takes_value = false;
+    if (is_launcher_flag(args[i], &takes_value)) {
+      i += takes_value ? 1 : 0;
+      continue;
+    }
+    request.worker_argv.push_back(args[i]);
+  }
+  const auto db_path = parsed.vm["db"].as<std::string>();
+  request.on_group_failed = [db_path](const std::vector<pid_t>& pids, const std::string& why) {
+    train::mark_runs_of_dead_workers(db_path, pids, why);
+  };
+  return train::launch_workers(request);
 }
 
 train::ExperimentRequest make_request(const ParsedArgs& parsed, const std::string& command) {
@@ -39,12 +101,18 @@ train::ExperimentRequest make_request(const ParsedArgs& parsed, const std::strin
     }
   }
   r.single_run = command == "train";
+  r.dist = train::parse_dist_env_from_process();
   return r;
 }
 
 int run_command(const Args& args, const std::string& command, const std::string& usage) {
   auto parsed = parse_args(command, usage, experiment_options(), args, "experiment");
   if (parsed.help) return 0;
+  const bool launcher = parsed.vm["nproc-per-node"].as<int>() != 0 ||
+                        !parsed.vm["devices"].as<std::string>().empty() ||
+                        parsed.vm["per-run"].as<int>() != 1 ||
+                        parsed.vm["master-port"].as<int>() != 0;
+  if (launcher && !parsed.vm["dry-run"].as<bool>()) return launch(parsed, args, command);
   return train::run_experiment(make_request(parsed, command));
 }
 
@@ -59,7 +127,10 @@ int cmd_run(const Args& args) {
                      "results store. Re-running skips finished runs and resumes unfinished ones\n"
                      "from their latest checkpoint (--restart starts them over). SIGTERM/SIGINT\n"
                      "finish the current step, checkpoint, and exit with code 3.\n"
-                     "Example: attnlab run experiments/smoke.yaml seed=0,1");
+                     "Data-parallel: --nproc-per-node N trains each run with N ranks; --devices\n"
+                     "0-7 --per-run 1 trains 8 runs side by side; under torchrun or srun the\n"
+                     "ranks come from the environment (docs/DISTRIBUTED.md).\n"
+                     "Example: attnlab run experiments/smoke.yaml seed=0,1 --nproc-per-node 2");
 }
 
 int cmd_train(const Args& args) {

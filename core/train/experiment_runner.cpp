@@ -8,7 +8,9 @@
 #include <atomic>
 #include <cerrno>
 
+#include <algorithm>
 #include <chrono>
+#include <memory>
 #include <cstdio>
 
 #include "attnlab/code_version.h"
@@ -17,6 +19,7 @@
 #include "attnlab/plugin/registry.h"
 #include "attnlab/schemas.h"
 #include "attnlab/store/store.h"
+#include "attnlab/train/distributed.h"
 #include "attnlab/train/run_cell.h"
 #include "attnlab/train/store_sink.h"
 
@@ -53,10 +56,24 @@ std::filesystem::path run_dir(const std::string& db_path, const std::string& exp
   return db.parent_path() / "runs" / db.stem() / experiment / safe;
 }
 
-std::string owner_id() {
+std::string owner_id(pid_t pid = getpid()) {
   char host[256] = {0};
   gethostname(host, sizeof(host) - 1);
-  return std::string(host) + ":" + std::to_string(getpid());
+  return std::string(host) + ":" + std::to_string(pid);
+}
+
+// The process group of a worker in a multi-rank launch, with the longest collective timeout
+// any cell asks for; null for a single process.
+std::unique_ptr<Communicator> make_communicator(const ExperimentRequest& request,
+                                                const std::vector<config::ResolvedConfig>& cells) {
+  if (!request.dist || request.dist->world_size == 1) return nullptr;
+  int64_t timeout_s = 0;
+  for (const auto& cell : cells) {
+    timeout_s = std::max(timeout_s, cell.tree.at("train").at("dist_timeout_s").get<int64_t>());
+  }
+  const auto device = cells.front().tree.at("train").at("device").get<std::string>();
+  return std::make_unique<Communicator>(*request.dist, std::chrono::seconds(timeout_s),
+                                        device == "cuda" ? "nccl" : "gloo");
 }
 
 // A run left `running` by a process on this host that no longer exists (killed, crashed):
@@ -77,7 +94,62 @@ std::string error_message(const std::exception& e) {
   return e.what();
 }
 
+CellOptions cell_options_for(const ExperimentRequest& request, const std::string& experiment,
+                             const std::string& name, Communicator* dist) {
+  CellOptions cell_options;
+  cell_options.run_dir = run_dir(request.db_path, experiment, name);
+  cell_options.restart = request.restart;
+  cell_options.stop_requested = &g_stop_requested;
+  cell_options.log_prefix = "[" + name + "] ";
+  cell_options.dist = dist;
+  if (request.dist) cell_options.intra_op_threads = request.dist->intra_op_threads;
+  return cell_options;
+}
+
+// Ranks other than 0 of a process group: train the cell whose index rank 0 broadcasts, until
+// it broadcasts -1. They never open the store and keep stdout quiet (rank 0 reports).
+int run_cells_as_follower(const ExperimentRequest& request,
+                          std::vector<config::ResolvedConfig>& cells,
+                          plugin::PluginRegistry& plugins) {
+  if (!std::freopen("/dev/null", "w", stdout)) {
+    throw std::runtime_error("rank " + std::to_string(request.dist->rank) +
+                             ": cannot redirect stdout to /dev/null");
+  }
+  install_stop_handlers();
+  auto dist = make_communicator(request, cells);
+  NullSink sink;
+  for (;;) {
+    const int64_t index = dist->broadcast_int(-1);
+    if (index < 0) return 0;
+    auto& cell = cells.at(static_cast<size_t>(index));
+    const auto name = run_name(cell);
+    try {
+      const auto result =
+          run_cell(cell, plugins, sink, cell_options_for(request, cell.experiment, name, dist.get()));
+      if (result.preempted) return kExitPreempted;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "[%s] failed: %s\n", name.c_str(), error_message(e).c_str());
+      return 1;
+    }
+  }
+}
+
 }  // namespace
+
+void mark_runs_of_dead_workers(const std::string& db_path, const std::vector<pid_t>& pids,
+                               const std::string& message) {
+  store::Store db(db_path);
+  for (const auto& experiment : db.experiments()) {
+    for (const auto& run : db.runs(experiment)) {
+      if (run.status != "running") continue;
+      for (const pid_t pid : pids) {
+        if (run.owner != owner_id(pid)) continue;
+        db.set_run_status(run.id, "failed", message + "; re-run to resume from its last checkpoint");
+        std::fprintf(stderr, "[%s] marked failed: %s\n", run.name.c_str(), message.c_str());
+      }
+    }
+  }
+}
 
 int run_experiment(const ExperimentRequest& request) {
   auto plugins = std::make_shared<plugin::PluginRegistry>(request.plugin_dir);
@@ -95,6 +167,8 @@ int run_experiment(const ExperimentRequest& request) {
   }
 
   const std::string experiment = cells.front().experiment;
+  const bool rank0 = !request.dist || request.dist->rank == 0;
+  if (!rank0) return request.dry_run ? 0 : run_cells_as_follower(request, cells, *plugins);
   store::Store db(request.db_path);
   db.upsert_experiment(experiment, experiment_file.string(),
                        nlohmann::json{{"overrides", request.overrides}}.dump());
@@ -125,7 +199,13 @@ int run_experiment(const ExperimentRequest& request) {
   }
 
   install_stop_handlers();
+  const auto dist = make_communicator(request, cells);
+  if (dist) {
+    std::printf("data-parallel: %d ranks (%s environment), rank 0 reports\n", dist->world_size(),
+                request.dist->source.c_str());
+  }
   int n_failed = 0;
+  size_t n_trained = 0;  // by this process (another scheduler may train some of `todo`)
   const auto t_start = std::chrono::steady_clock::now();
   for (size_t i = 0; i < todo.size(); ++i) {
     const auto& [cell, run] = todo[i];
@@ -140,13 +220,10 @@ int run_experiment(const ExperimentRequest& request) {
     std::printf("[%zu/%zu] %s: training\n", i + 1, todo.size(), run.name.c_str());
     std::fflush(stdout);
     StoreSink sink(db, run.id);
-    CellOptions cell_options;
-    cell_options.run_dir = run_dir(request.db_path, experiment, run.name);
-    cell_options.restart = request.restart;
-    cell_options.stop_requested = &g_stop_requested;
-    cell_options.log_prefix = "[" + run.name + "] ";
     try {
-      const auto result = run_cell(*cell, *plugins, sink, cell_options);
+      if (dist) dist->broadcast_int(cell - cells.data());  // the followers train it too
+      const auto result = run_cell(*cell, *plugins, sink,
+                                   cell_options_for(request, experiment, run.name, dist.get()));
       if (result.preempted) {
         db.set_run_status(run.id, "preempted",
                           "stopped by a signal after step " + std::to_string(result.steps));
@@ -155,16 +232,19 @@ int run_experiment(const ExperimentRequest& request) {
         return kExitPreempted;
       }
       db.set_run_status(run.id, "finished");
+      ++n_trained;
     } catch (const std::exception& e) {
       const auto message = error_message(e);
       db.set_run_status(run.id, "failed", message);
       std::fprintf(stderr, "[%s] failed: %s\n", run.name.c_str(), message.c_str());
       ++n_failed;
+      if (dist) return 1;  // the process group may be broken: the whole group stops
     }
   }
+  if (dist) dist->broadcast_int(-1);  // no more cells
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   std::printf("experiment %s: %zu trained in %.0f s, %d failed; report: attnlab report --experiment %s\n",
-              experiment.c_str(), todo.size() - n_failed, wall, n_failed, experiment.c_str());
+              experiment.c_str(), n_trained, wall, n_failed, experiment.c_str());
   return n_failed ? 1 : 0;
 }
 

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "attnlab/code_version.h"
+#include "attnlab/train/distributed.h"
 #include "attnlab/data/loader.h"
 #include "attnlab/util/sha256.h"
 #include "attnlab/model/decoder.h"
@@ -50,6 +51,7 @@ std::string config_fingerprint(const config::ResolvedConfig& cell) {
   relevant["train"].erase("log_every");
   relevant["train"].erase("checkpoint_every");
   relevant["train"].erase("keep_checkpoints");
+  relevant["train"].erase("dist_timeout_s");
   const auto text = relevant.dump();
   return util::sha256_hex(text.data(), text.size());
 }
@@ -64,7 +66,9 @@ TrainResult run_cell(const config::ResolvedConfig& cell, plugin::PluginRegistry&
                               "device '" + train_config.device +
                                   "' is not available in this build; use train.device=cpu");
   }
-  const int threads = resolve_threads(train_config.threads);
+  const int threads = train_config.threads == 0 && cell_options.intra_op_threads > 0
+                          ? cell_options.intra_op_threads
+                          : resolve_threads(train_config.threads);
   torch::set_num_threads(threads);
   const uint64_t seed = cell.tree.at("seed").get<uint64_t>();
   torch::manual_seed(seed);
@@ -78,6 +82,10 @@ TrainResult run_cell(const config::ResolvedConfig& cell, plugin::PluginRegistry&
   model::Decoder model(model_config, make_variant);
 
   auto opts = loader_options(cell, train_config, model_config);
+  if (cell_options.dist) {  // each rank reads its own disjoint share of every batch
+    opts.rank = cell_options.dist->rank();
+    opts.world_size = cell_options.dist->world_size();
+  }
   data::TokenLoader train_data(opts);
   data::ValidationSet val_data(opts);
 
@@ -94,6 +102,7 @@ TrainResult run_cell(const config::ResolvedConfig& cell, plugin::PluginRegistry&
   sink.info("n_params_non_embedding", n_params - model_config.vocab_size * model_config.d_model);
   sink.info("flops_per_token", flops_per_token);
   sink.info("threads", threads);
+  sink.info("world_size", cell_options.dist ? cell_options.dist->world_size() : 1);
   sink.info("device", train_config.device);
   sink.info("train_tokens_available", train_data.train_tokens());
   sink.info("plugin", {{"name", variant_plugin.name},
@@ -108,13 +117,16 @@ TrainResult run_cell(const config::ResolvedConfig& cell, plugin::PluginRegistry&
   if (!cell_options.run_dir.empty()) {
     checkpoints.emplace(cell_options.run_dir / "checkpoints",
                         static_cast<int>(train_config.keep_checkpoints));
-    if (cell_options.restart) checkpoints->clear();
+    const bool writer = !cell_options.dist || cell_options.dist->rank() == 0;
+    if (cell_options.restart && writer) checkpoints->clear();
+    if (cell_options.dist) cell_options.dist->barrier();  // nobody loads what rank 0 clears
     trainer_options.checkpoints = &*checkpoints;
   }
   trainer_options.config_fingerprint = config_fingerprint(cell);
   trainer_options.code_version = code_version();
   trainer_options.stop_requested = cell_options.stop_requested;
   trainer_options.log_prefix = log_prefix;
+  trainer_options.dist = cell_options.dist;
   Trainer trainer(model, train_config, train_data, val_data, sink, trainer_options);
   auto result = trainer.run();
   sink.info("wall_time_s", result.wall_s);

@@ -27,6 +27,7 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& t) {
   c.nonfinite = t.at("nonfinite").get<std::string>();
   c.max_skips = t.at("max_skips").get<int64_t>();
   c.inject_nonfinite_step = t.at("inject_nonfinite_step").get<int64_t>();
+  c.dist_timeout_s = t.at("dist_timeout_s").get<int64_t>();
   return c;
 }
 
@@ -68,6 +69,9 @@ config::SectionSchema train_schema() {
        "with nonfinite=skip: fail the run after this many skipped steps in a row"},
       {"inject_nonfinite_step", ValueType::Int, -1, -1, inf, {},
        "testing the policy: this step's loss becomes NaN (-1 = never)"},
+      {"dist_timeout_s", ValueType::Int, 600, 1, inf, {},
+       "data-parallel runs: seconds a collective may wait for the other ranks before the run "
+       "fails (a dead or hung rank); the watchdog ends a rank after twice this"},
   };
   return s;
 }

@@ -6,7 +6,11 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
+#include "attnlab/train/distributed.h"
+#include "attnlab/train/distributed_grad_sync.h"
+#include "attnlab/train/distributed_watchdog.h"
 #include "attnlab/train/lr_schedule.h"
 #include "attnlab/train/optimizer.h"
 
@@ -29,10 +33,28 @@ Trainer::Trainer(model::Decoder model, TrainConfig config, data::TokenLoader& tr
 
 void Trainer::save_checkpoint(const torch::optim::Optimizer& optimizer,
                               const TrainProgress& progress) {
-  if (!options_.checkpoints) return;
+  if (!options_.checkpoints || !writes_checkpoints()) return;
   CheckpointMeta meta{progress, options_.config_fingerprint, options_.code_version};
   const auto path = options_.checkpoints->save(*model_, optimizer, meta);
   std::printf("%scheckpoint %s\n", options_.log_prefix.c_str(), path.filename().c_str());
+}
+
+bool Trainer::writes_checkpoints() const { return !options_.dist || options_.dist->rank() == 0; }
+
+void Trainer::agree_on_start(const TrainProgress& progress) {
+  auto& dist = *options_.dist;
+  const double step = static_cast<double>(progress.next_step);
+  const auto max = dist.allreduce_max({step, -step});
+  if (max[0] != -max[1]) {
+    throw std::runtime_error(
+        "rank " + std::to_string(dist.rank()) + " resumes at step " +
+        std::to_string(progress.next_step) + " but the ranks disagree (steps " +
+        std::to_string(static_cast<int64_t>(-max[1])) + " to " +
+        std::to_string(static_cast<int64_t>(max[0])) +
+        "): every rank must see rank 0's checkpoints; put the results directory on a shared "
+        "filesystem (docs/DISTRIBUTED.md)");
+  }
+  dist.broadcast_module(*model_);
 }
 
 torch::Tensor Trainer::next_batch_BT1() {
@@ -54,6 +76,10 @@ double Trainer::evaluate() {
                  .item<double>();
   }
   model_->train();
+  if (options_.dist) {  // the mean over every rank's batches
+    const auto sums = options_.dist->allreduce_sum({total, static_cast<double>(n)});
+    return sums[1] > 0 ? sums[0] / sums[1] : std::nan("");
+  }
   return n ? total / n : std::nan("");
 }
 
@@ -86,11 +112,21 @@ TrainResult Trainer::run() {
       sink_.truncate_after(progress.next_step - 1);  // the interrupted run's later rows go
       std::printf("%sresumed from the checkpoint at step %lld\n", prefix,
                   static_cast<long long>(progress.next_step));
+    } else {
+      sink_.truncate_after(-1);  // a fresh start (or --restart): an earlier attempt's rows go
     }
   }
+  std::optional<GradientSync> grad_sync;
+  std::optional<Watchdog> watchdog;
+  if (options_.dist) {
+    agree_on_start(progress);
+    grad_sync.emplace(*options_.dist, model_->parameters());
+    watchdog.emplace(std::chrono::seconds(2 * c.dist_timeout_s), options_.dist->rank());
+  }
+  const int world_size = options_.dist ? options_.dist->world_size() : 1;
   model_->train();
   const auto t_start = Clock::now();
-  const int64_t tokens_per_step = c.tokens_per_step();
+  const int64_t tokens_per_step = c.tokens_per_step(world_size);
   double tokens_per_s_sum = 0.0;
   int64_t timed_steps = 0;
 
@@ -105,8 +141,21 @@ TrainResult Trainer::run() {
       auto t_BT1 = next_batch_BT1();
       auto loss = model_->loss(t_BT1.narrow(1, 0, c.seq_len), t_BT1.narrow(1, 1, c.seq_len));
       if (step == c.inject_nonfinite_step) loss = loss * std::nan("");
+      if (grad_sync) grad_sync->begin_backward(micro + 1 == c.grad_accum);
       (loss / static_cast<double>(c.grad_accum)).backward();
       loss_sum += loss.item<double>();
+    }
+    bool stop = options_.stop_requested && options_.stop_requested->load();
+    if (options_.dist) {
+      dist_fault_point(options_.dist->rank(), step);
+      grad_sync->finish();  // every rank now holds the same, rank-averaged gradients
+      // One collective agrees on the loss (mean over ranks) and on stopping (rank 0 decides).
+      const bool is_rank0 = options_.dist->rank() == 0;
+      const auto sums = options_.dist->allreduce_sum({loss_sum, is_rank0 && stop ? 1.0 : 0.0});
+      loss_sum = sums[0] / world_size;
+      stop = sums[1] > 0;
+      watchdog->pet();
+      sink_.log(step, {{"dist/grad_sync_exposed_s", grad_sync->exposed_s()}});
     }
     const double loss = loss_sum / c.grad_accum;
     const double grad_norm = torch::nn::utils::clip_grad_norm_(
@@ -115,8 +164,10 @@ TrainResult Trainer::run() {
     progress.next_step = step + 1;
     progress.loader = train_data_.position();
 
-    if (!std::isfinite(loss) || !std::isfinite(grad_norm)) {
-      // The update never reaches the weights or the optimizer state.
+    const bool finite = std::isfinite(loss) && std::isfinite(grad_norm);
+    if (!finite) {
+      // The update never reaches the weights or the optimizer state; the step still counts
+      // (its batch is consumed) and still evaluates, checkpoints and honours a stop request.
       const std::string what = std::string(std::isfinite(loss) ? "gradient norm" : "loss") +
                                " is " + std::to_string(std::isfinite(loss) ? grad_norm : loss) +
                                " at step " + std::to_string(step);
@@ -132,25 +183,27 @@ TrainResult Trainer::run() {
       }
       std::printf("%sstep %lld skipped: %s\n", prefix, static_cast<long long>(step + 1),
                   what.c_str());
-      continue;
+    } else {
+      progress.consecutive_skips = 0;
+      optimizer->step();
+      progress.tokens_seen += tokens_per_step;
     }
-    progress.consecutive_skips = 0;
-    optimizer->step();
-    progress.tokens_seen += tokens_per_step;
 
     const double step_s = seconds_since(t0);
     const double tokens_per_s = tokens_per_step / step_s;
-    if (step != first_step) {  // the first step of a process pays for warm-up
-      tokens_per_s_sum += tokens_per_s;
-      ++timed_steps;
+    if (finite) {
+      if (step != first_step) {  // the first step of a process pays for warm-up
+        tokens_per_s_sum += tokens_per_s;
+        ++timed_steps;
+      }
+      sink_.log(step, {{"train/loss", loss},
+                       {"train/lr", lr},
+                       {"train/grad_norm", grad_norm},
+                       {"train/tokens_per_s", tokens_per_s},
+                       {"train/step_time_s", step_s},
+                       {"train/tokens", static_cast<double>(progress.tokens_seen)}});
+      result.final_train_loss = loss;
     }
-    sink_.log(step, {{"train/loss", loss},
-                     {"train/lr", lr},
-                     {"train/grad_norm", grad_norm},
-                     {"train/tokens_per_s", tokens_per_s},
-                     {"train/step_time_s", step_s},
-                     {"train/tokens", static_cast<double>(progress.tokens_seen)}});
-    result.final_train_loss = loss;
     result.steps = step + 1;
 
     const bool last = step + 1 == c.steps;
@@ -162,7 +215,7 @@ TrainResult Trainer::run() {
       std::printf("%sstep %lld/%lld | val loss %.4f\n", prefix, static_cast<long long>(step + 1),
                   static_cast<long long>(c.steps), val);
     }
-    if (step == 0 || last || (step + 1) % c.log_every == 0) {
+    if (finite && (step == 0 || last || (step + 1) % c.log_every == 0)) {
       const double elapsed = seconds_since(t_start);
       const double eta = elapsed / (step + 1 - first_step) * (c.steps - step - 1);
       std::printf("%sstep %lld/%lld | loss %.4f | lr %.2e | grad norm %.3f | %.0f tok/s | "
@@ -171,7 +224,6 @@ TrainResult Trainer::run() {
                   lr, grad_norm, tokens_per_s, step_s, eta);
     }
     std::fflush(stdout);
-    const bool stop = options_.stop_requested && options_.stop_requested->load();
     if (last || stop || (c.checkpoint_every > 0 && (step + 1) % c.checkpoint_every == 0)) {
       save_checkpoint(*optimizer, progress);
     }

@@ -5,7 +5,7 @@
 // File layout: "ATTNCKPT" | u32 format version | u64 payload bytes | 32-byte SHA-256 of the
 // payload | payload (a LibTorch archive). Written to `<name>.tmp`, flushed and fsync'ed,
 // renamed into place; then the `latest` pointer file is replaced the same way; then all but
-// the newest `keep` checkpoints are removed.
+// the newest `keep` checkpoints and any `.tmp` left by an earlier crash are removed.
 #pragma once
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
@@ -62,6 +62,9 @@ class CheckpointManager {
   void clear();
 
  private:
+  // Removes `*.tmp` files a crash during save() left behind (one writer per directory).
+  void remove_temp_files() const;
+
   std::filesystem::path dir_;
   int keep_;
 };

@@ -12,11 +12,15 @@
 
 namespace attnlab::train {
 
+class Communicator;  // distributed.h
+
 struct CellOptions {
   std::filesystem::path run_dir;  // checkpoints go to <run_dir>/checkpoints; empty: none
   bool restart = false;           // discard existing checkpoints instead of resuming
   const std::atomic<bool>* stop_requested = nullptr;
   std::string log_prefix;
+  Communicator* dist = nullptr;  // data-parallel: this rank's process group (null: one process)
+  int intra_op_threads = 0;      // a launcher's share of the cores, used when train.threads=0
 };
 
 TrainResult run_cell(const config::ResolvedConfig& cell, plugin::PluginRegistry& plugins,

@@ -30,6 +30,7 @@ struct TrainConfig {
   std::string nonfinite;          // "halt" or "skip": what a NaN/Inf loss or grad norm does
   int64_t max_skips = 0;          // policy skip: abort after this many skipped steps in a row
   int64_t inject_nonfinite_step = -1;  // testing: make this step's loss NaN (-1: never)
+  int64_t dist_timeout_s = 600;   // data-parallel runs: collective timeout (and watchdog)
 
   static TrainConfig from_json(const nlohmann::json& train_section);
   int64_t tokens_per_step(int world_size = 1) const {

@@ -16,6 +16,8 @@
 
 namespace attnlab::train {
 
+class Communicator;  // distributed.h
+
 struct TrainResult {
   int64_t steps = 0;               // steps completed (equals config steps unless preempted)
   int64_t resumed_from = -1;       // the step a checkpoint resumed at, -1 for a fresh start
@@ -38,6 +40,10 @@ struct TrainerOptions {
   std::string code_version;
   const std::atomic<bool>* stop_requested = nullptr;  // checked after every step
   std::string log_prefix;                             // e.g. "[attention=dense] "
+  // Data-parallel training (null: one process). Every rank runs the same Trainer on its share
+  // of the data; gradients, losses and the stop decision are agreed over ranks; only rank 0
+  // saves checkpoints (every rank loads them to resume).
+  Communicator* dist = nullptr;
 };
 
 class Trainer {
@@ -52,6 +58,9 @@ class Trainer {
   torch::Tensor next_batch_BT1();
   void log_gates(int64_t step);
   void save_checkpoint(const torch::optim::Optimizer& optimizer, const TrainProgress& progress);
+  bool writes_checkpoints() const;  // rank 0 of a data-parallel run, or a single process
+  // Data-parallel start: all ranks resumed from the same step, then rank 0's weights everywhere.
+  void agree_on_start(const TrainProgress& progress);
 
   model::Decoder model_;
   TrainConfig config_;

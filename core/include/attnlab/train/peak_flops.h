@@ -1,0 +1,33 @@
+// The machine's peak FLOP/s and model FLOPs utilisation (MFU). The peak is measured once
+// per machine by a square matmul probe and cached in a small JSON file keyed by host name,
+// device, dtype and thread count (default results/peak_flops.json); a declared value (e.g. a
+// GPU's datasheet peak, `--peak-flops`) overrides it. MFU = flops_per_token * tokens/s / peak.
+#pragma once
+#include <torch/types.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace attnlab::train {
+
+// Best FLOP/s of a few n×n×n matmuls (2n³ FLOPs each) on `device` in `dtype`, in this process
+// with the current torch::get_num_threads(). n = 2048 by default.
+double measure_peak_flops(torch::Device device, torch::Dtype dtype, int64_t n = 2048);
+
+// "<host>/<device>/<dtype>/threads=<n>": what a cached peak is valid for.
+std::string peak_flops_key(torch::Device device, torch::Dtype dtype, int threads);
+
+// The cached value for `key`, if the file exists and holds it. A file that is not a JSON
+// object of numbers is an error naming the file and saying to delete it.
+std::optional<double> read_cached_peak_flops(const std::filesystem::path& file,
+                                             const std::string& key);
+// Adds or replaces `key` in the file (creating it and its directory), keeping other keys.
+void write_cached_peak_flops(const std::filesystem::path& file, const std::string& key,
+                             double flops);
+
+// Model FLOPs utilisation: the fraction of `peak_flops` that `flops_per_token` at
+// `tokens_per_s` amounts to. Throws std::invalid_argument for a non-positive peak.
+double model_flops_utilisation(double flops_per_token, double tokens_per_s, double peak_flops);
+
+}  // namespace attnlab::train
