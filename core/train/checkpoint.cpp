@@ -24,6 +24,13 @@ namespace {
 constexpr char kMagic[8] = {'A', 'T', 'T', 'N', 'C', 'K', 'P', 'T'};
 constexpr size_t kHeaderBytes = 8 + 4 + 8 + 32;
 
+// A checkpoint file that is unreadable, truncated or fails its SHA-256: load_latest skips it
+// and tries the previous one. Any other CheckpointError (format, config) stops the run.
+class DamagedCheckpoint : public CheckpointError {
+ public:
+  using CheckpointError::CheckpointError;
+};
+
 void write_all(int fd, const void* data, size_t size, const fs::path& path) {
   const char* p = static_cast<const char*>(data);
   while (size > 0) {
@@ -134,13 +141,14 @@ std::string serialize(const torch::nn::Module& model, const torch::optim::Optimi
   return out.str();
 }
 
-// Reads and verifies one checkpoint file; throws CheckpointError saying what is wrong.
+// Reads and verifies one checkpoint file; throws DamagedCheckpoint (skippable) or, for another
+// format version, CheckpointError, saying what is wrong.
 std::string read_verified_payload(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw CheckpointError("cannot open " + path.string());
+  if (!in) throw DamagedCheckpoint("cannot open " + path.string());
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (bytes.size() < kHeaderBytes || std::memcmp(bytes.data(), kMagic, 8) != 0) {
-    throw CheckpointError(path.string() + " is not an attnlab checkpoint (bad magic or truncated)");
+    throw DamagedCheckpoint(path.string() + " is not an attnlab checkpoint (bad magic or truncated)");
   }
   uint32_t version = 0;
   uint64_t size = 0;
@@ -149,11 +157,13 @@ std::string read_verified_payload(const fs::path& path) {
   if (version != kCheckpointFormatVersion) {
     throw CheckpointError(path.string() + " has checkpoint format " + std::to_string(version) +
                           ", this attnlab reads format " +
-                          std::to_string(kCheckpointFormatVersion));
+                          std::to_string(kCheckpointFormatVersion) +
+                          "; run with --restart to start this run over, or use the attnlab that "
+                          "wrote it");
   }
   if (bytes.size() != kHeaderBytes + size) {
-    throw CheckpointError(path.string() + " is truncated: " + std::to_string(bytes.size()) +
-                          " bytes, header says " + std::to_string(kHeaderBytes + size));
+    throw DamagedCheckpoint(path.string() + " is truncated: " + std::to_string(bytes.size()) +
+                            " bytes, header says " + std::to_string(kHeaderBytes + size));
   }
   const std::string payload = bytes.substr(kHeaderBytes);
   const std::string stored(bytes.data() + 20, 32);
@@ -165,8 +175,8 @@ std::string read_verified_payload(const fs::path& path) {
     expected_hex += hex[c & 15];
   }
   if (actual_hex != expected_hex) {
-    throw CheckpointError(path.string() + " is damaged: SHA-256 " + actual_hex +
-                          " does not match the recorded " + expected_hex);
+    throw DamagedCheckpoint(path.string() + " is damaged: SHA-256 " + actual_hex +
+                            " does not match the recorded " + expected_hex);
   }
   return payload;
 }
@@ -225,6 +235,7 @@ fs::path CheckpointManager::save(const torch::nn::Module& model,
   checkpoint_crash_point(4);
   auto all = list();
   for (size_t i = 0; i + keep_ < all.size(); ++i) fs::remove(all[i]);
+  remove_temp_files();
   return path;
 }
 
@@ -238,7 +249,7 @@ std::optional<CheckpointMeta> CheckpointManager::load_latest(torch::nn::Module& 
     std::string payload;
     try {
       payload = read_verified_payload(*it);
-    } catch (const CheckpointError& e) {
+    } catch (const DamagedCheckpoint& e) {
       std::fprintf(stderr, "attnlab: warning: skipping checkpoint: %s; trying the previous one\n",
                    e.what());
       continue;
@@ -278,9 +289,19 @@ std::optional<CheckpointMeta> CheckpointManager::load_latest(torch::nn::Module& 
   return std::nullopt;
 }
 
+void CheckpointManager::remove_temp_files() const {
+  std::error_code ec;
+  std::vector<fs::path> temps;
+  for (const auto& e : fs::directory_iterator(dir_, ec)) {
+    if (e.path().extension() == ".tmp") temps.push_back(e.path());
+  }
+  for (const auto& p : temps) fs::remove(p, ec);
+}
+
 void CheckpointManager::clear() {
   for (const auto& p : list()) fs::remove(p);
   fs::remove(dir_ / "latest");
+  remove_temp_files();
 }
 
 }  // namespace attnlab::train

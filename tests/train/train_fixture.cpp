@@ -1,0 +1,160 @@
+// The common training run of the checkpoint tests, its files, its store rows and its reference.
+#include "train_fixture.h"
+
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+
+namespace attnlab::test {
+
+const std::vector<std::string> kDeterministicMetrics = {
+    "train/loss", "train/lr", "train/grad_norm", "train/tokens", "val/loss", "train/nonfinite"};
+
+std::vector<std::string> TrainSetup::args() const {
+  std::vector<std::string> a = {"train",
+                                "experiments/smoke.yaml",
+                                "attention=" + variant,
+                                "train.steps=" + std::to_string(kSteps),
+                                "train.seq_len=64",
+                                "train.batch_size=2",
+                                "train.eval_every=4",
+                                "train.log_every=1",
+                                "train.checkpoint_every=1",
+                                "train.threads=1",
+                                "data.val_tokens=512",
+                                "model.d_model=32",
+                                "model.head_dim=8",
+                                "model.ffn_hidden=64",
+                                "model.n_layer=2"};
+  a.insert(a.end(), overrides.begin(), overrides.end());
+  a.push_back("--db");
+  a.push_back(db().string());
+  a.insert(a.end(), flags.begin(), flags.end());
+  return a;
+}
+
+fs::path TrainSetup::checkpoint_dir() const {
+  const fs::path experiment_dir = dir / "runs" / "x" / "smoke";  // holds the one run's folder
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(experiment_dir, ec)) return e.path() / "checkpoints";
+  return experiment_dir / "no-run-yet" / "checkpoints";
+}
+
+std::vector<fs::path> TrainSetup::checkpoints() const {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(checkpoint_dir(), ec)) {
+    if (e.path().extension() == ".ckpt") out.push_back(e.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+fs::path TrainSetup::final_checkpoint() const {
+  char name[64];
+  std::snprintf(name, sizeof(name), "step_%010d.ckpt", kSteps);
+  return checkpoint_dir() / name;
+}
+
+bool is_checkpoint_line(const std::string& line, int step) {
+  char name[64];
+  std::snprintf(name, sizeof(name), "checkpoint step_%010d.ckpt", step);
+  return line.find(name) != std::string::npos;
+}
+
+fs::path fresh_dir(const std::string& name) {
+  const fs::path dir = fs::path(ATTNLAB_BINARY_DIR) / "test_train_work" / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+CliOutcome run_training(const TrainSetup& setup, CliRun run) {
+  run.args = setup.args();
+  return run_cli(run);
+}
+
+RunRecordings read_store(const fs::path& db) {
+  store::Store s(db.string());
+  const auto runs = s.runs("smoke");
+  if (runs.size() != 1) throw std::runtime_error(db.string() + ": expected exactly one run");
+  RunRecordings r;
+  r.run = runs.front();
+  for (const auto& name : s.metric_names(r.run.id)) r.metrics[name] = s.metric(r.run.id, name);
+  r.evals["gate_mean"] = s.evals(r.run.id, "gate_mean");
+  return r;
+}
+
+std::string recording_differences(const RunRecordings& a, const RunRecordings& b) {
+  std::string diff;
+  for (const auto& name : kDeterministicMetrics) {
+    const auto ia = a.metrics.find(name), ib = b.metrics.find(name);
+    const bool in_a = ia != a.metrics.end(), in_b = ib != b.metrics.end();
+    if (in_a != in_b) {
+      diff += name + ": recorded by only one run\n";
+      continue;
+    }
+    if (!in_a) continue;
+    if (ia->second.size() != ib->second.size()) {
+      diff += name + ": " + std::to_string(ia->second.size()) + " vs " +
+              std::to_string(ib->second.size()) + " points\n";
+      continue;
+    }
+    for (size_t i = 0; i < ia->second.size(); ++i) {
+      const auto& pa = ia->second[i];
+      const auto& pb = ib->second[i];
+      if (pa.step != pb.step || pa.value != pb.value) {
+        char line[200];
+        std::snprintf(line, sizeof(line), "%s: step %lld = %.17g vs step %lld = %.17g\n",
+                      name.c_str(), static_cast<long long>(pa.step), pa.value,
+                      static_cast<long long>(pb.step), pb.value);
+        diff += line;
+      }
+    }
+  }
+  for (const auto& [name, ea] : a.evals) {
+    const auto& eb = b.evals.at(name);
+    if (ea.size() != eb.size()) {
+      diff += "eval " + name + ": different counts\n";
+      continue;
+    }
+    for (size_t i = 0; i < ea.size(); ++i) {
+      if (ea[i].step != eb[i].step || ea[i].value_json != eb[i].value_json) {
+        diff += "eval " + name + " at step " + std::to_string(ea[i].step) + " differs\n";
+      }
+    }
+  }
+  return diff;
+}
+
+bool has_every_step_once(const std::vector<store::Store::MetricPoint>& points, int n) {
+  if (static_cast<int>(points.size()) != n) return false;
+  for (int i = 0; i < n; ++i) {
+    if (points[i].step != i) return false;
+  }
+  return true;
+}
+
+const Reference& reference(const std::string& variant) {
+  static std::map<std::string, Reference> cache;
+  if (auto it = cache.find(variant); it != cache.end()) return it->second;
+  TrainSetup setup;
+  setup.dir = fresh_dir("reference_" + variant);
+  setup.variant = variant;
+  const auto outcome = run_training(setup);
+  INFO(transcript(outcome));
+  REQUIRE(outcome.exit_code == 0);
+  Reference ref;
+  ref.final_checkpoint = read_checkpoint(setup.final_checkpoint());
+  ref.recordings = read_store(setup.db());
+  REQUIRE(ref.recordings.run.status == "finished");
+  REQUIRE(has_every_step_once(ref.recordings.metrics.at("train/loss"), kSteps));
+  return cache.emplace(variant, std::move(ref)).first->second;
+}
+
+std::string transcript(const CliOutcome& o) {
+  return "exit code " + std::to_string(o.exit_code) + ", signal " + std::to_string(o.term_signal) +
+         "\n--- stdout\n" + o.out + "--- stderr\n" + o.err;
+}
+
+}  // namespace attnlab::test

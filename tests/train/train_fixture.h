@@ -1,0 +1,69 @@
+// The small training run every checkpoint test starts from (experiments/smoke.yaml with the
+// tiny model narrowed to d_model 32 so checkpoints are small, 8 steps of 2 x 64 tokens on one
+// thread, a checkpoint after every step), where its files land, what the store recorded, and an uninterrupted reference run to compare against.
+#pragma once
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "attnlab/store/store.h"
+#include "checkpoint_reader.h"
+#include "cli_process.h"
+
+namespace attnlab::test {
+
+namespace fs = std::filesystem;
+
+inline constexpr int kSteps = 8;
+
+struct TrainSetup {
+  fs::path dir;                        // holds x.db and the run directories
+  std::string variant = "dense";
+  std::vector<std::string> overrides;  // on top of the base ones (later ones win)
+  std::vector<std::string> flags;      // e.g. --restart
+
+  std::vector<std::string> args() const;
+  fs::path db() const { return dir / "x.db"; }
+  fs::path checkpoint_dir() const;
+  std::vector<fs::path> checkpoints() const;  // step_*.ckpt, oldest first
+  fs::path final_checkpoint() const;          // step_<kSteps>.ckpt
+};
+
+// True for the line announcing the checkpoint whose next step is `step`.
+bool is_checkpoint_line(const std::string& line, int step);
+
+// An empty directory for one test under the build tree.
+fs::path fresh_dir(const std::string& name);
+
+// Runs `setup` with `run.args` replaced by setup.args().
+CliOutcome run_training(const TrainSetup& setup, CliRun run = {});
+
+// Per-step metrics and evals of the experiment's only run.
+struct RunRecordings {
+  store::RunRecord run;
+  std::map<std::string, std::vector<store::Store::MetricPoint>> metrics;  // by name
+  std::map<std::string, std::vector<store::EvalRecord>> evals;
+};
+RunRecordings read_store(const fs::path& db);
+
+// The metrics that must match bit for bit between runs: every one but the timings.
+extern const std::vector<std::string> kDeterministicMetrics;
+
+// Empty when the deterministic metrics and the evals agree exactly, step for step.
+std::string recording_differences(const RunRecordings& a, const RunRecordings& b);
+
+// Steps 0..n-1 exactly once each, in order.
+bool has_every_step_once(const std::vector<store::Store::MetricPoint>& points, int n);
+
+struct Reference {
+  CheckpointContents final_checkpoint;
+  RunRecordings recordings;
+};
+// The uninterrupted run of `variant` (computed once per process).
+const Reference& reference(const std::string& variant);
+
+// Everything a process printed, for failure messages.
+std::string transcript(const CliOutcome& o);
+
+}  // namespace attnlab::test
