@@ -181,6 +181,17 @@ void Store::set_run_status(int64_t run_id, const std::string& status, const std:
   if (db_->changes() != 1) throw StoreError(path_ + ": no run with id " + std::to_string(run_id));
 }
 
+void Store::update_run_config(int64_t run_id, const std::string& config_json,
+                              const std::string& config_yaml, const std::string& overrides_json,
+                              const std::string& code_version) {
+  Statement s(*db_,
+              "UPDATE runs SET config_json = ?2, config_yaml = ?3, overrides_json = ?4, "
+              "code_version = ?5 WHERE id = ?1");
+  s.bind(1, run_id).bind(2, config_json).bind(3, config_yaml).bind(4, overrides_json)
+      .bind(5, code_version).run();
+  if (db_->changes() != 1) throw StoreError(path_ + ": no run with id " + std::to_string(run_id));
+}
+
 void Store::heartbeat(int64_t run_id) {
   Statement s(*db_, std::string("UPDATE runs SET heartbeat_at = ") + kNow + " WHERE id = ?1");
   s.bind(1, run_id).run();

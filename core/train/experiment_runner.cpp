@@ -189,6 +189,10 @@ int run_experiment(const ExperimentRequest& request) {
       ++n_finished;
       continue;
     }
+    if (request.restart) {  // the run starts over with this config: store what it runs
+      db.update_run_config(run.id, cell.tree.dump(2), config::to_yaml(cell.tree),
+                           nlohmann::json(cell.overrides).dump(), code_version());
+    }
     todo.push_back({&cell, run});
   }
   std::printf("experiment %s: %zu cells, %d finished already, %zu to run (db %s)\n",
