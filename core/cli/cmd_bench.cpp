@@ -1,24 +1,24 @@
-// attnlab bench attention: times attention plugins forward and forward+backward over a list
-// of sequence lengths and measures their peak memory. Every measurement runs in a fresh
-// fork()ed child, so each peak is that measurement's own: the child fixes malloc's mmap
-// threshold (large blocks go back to the OS on free), resets the RSS high-water mark after a
-// warm-up step (/proc/self/clear_refs), and reports VmHWM from /proc/self/status.
-#include <malloc.h>
-#include <sys/wait.h>
+// attnlab bench: `attention` times attention plugins forward and forward+backward over a list
+// of sequence lengths and measures their peak memory; `train` measures full training steps of
+// a model preset per attention variant (tokens/s, step time, peak memory, MFU). Every
+// measurement runs in a fresh fork()ed process (attnlab/train/fresh_process.h), so each peak
+// is that measurement's own: the child makes freed blocks go back to the OS, resets the RSS
+// high-water mark after warm-up (/proc/self/clear_refs) and reports VmHWM. Rows also go to
+// the results store (bench_attention and bench_train tables).
 #include <torch/torch.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstring>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
 
 #include "attnlab/attention_variant.h"
 #include "attnlab/plugin/registry.h"
+#include "attnlab/store/store.h"
+#include "attnlab/train/bench_train.h"
+#include "attnlab/train/fresh_process.h"
 #include "cli_common.h"
 #include "commands.h"
 
@@ -26,8 +26,8 @@ namespace attnlab::cli {
 namespace {
 
 const char* kUsage =
-    "attention --plugins a,b --seq 512,1024,... [--batch B --heads H --kv-heads K --head-dim D "
-    "--dtype fp32|fp64|bf16 --repeats N --naive-dense --plugin-dir DIR]\n\n"
+    "--plugins a,b --seq 512,1024,... [--batch B --heads H --kv-heads K --head-dim D "
+    "--dtype fp32|fp64|bf16 --repeats N --naive-dense --plugin-dir DIR --db PATH]\n\n"
     "Times each plugin (default options) forward and forward+backward on random inputs: the "
     "median\n"
     "of N timed steps after one warm-up step, the peak resident memory above the inputs (each\n"
@@ -70,17 +70,9 @@ std::vector<std::string> split(const std::string& text) {
   return out;
 }
 
-double status_mib(const char* field) {  // a "VmXXX:  1234 kB" line of /proc/self/status
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(field, 0) == 0) return std::stod(line.substr(std::strlen(field))) / 1024.0;
-  }
-  return 0;
-}
-
 // Runs in the child: warm-up, reset the high-water mark, `repeats` timed steps.
 Measurement measure_here(const Subject& subject, int64_t T, const BenchShape& s, bool backward) {
-  mallopt(M_MMAP_THRESHOLD, 1 << 16);
+  train::release_freed_memory_to_os();
   torch::manual_seed(0);
   const attnlab_layer_dims dims{s.heads * s.head_dim, s.heads, s.kv_heads, s.head_dim, 1, 0};
   auto variant = subject.plugin->create(dims, nlohmann::json::object());
@@ -108,8 +100,8 @@ Measurement measure_here(const Subject& subject, int64_t T, const BenchShape& s,
     for (auto& p : variant->parameters()) p.mutable_grad() = torch::Tensor();
   };
   step();
-  std::ofstream("/proc/self/clear_refs") << "5";  // resets VmHWM to the current RSS
-  const double base = status_mib("VmRSS:");
+  train::reset_peak_rss();
+  const double base = train::rss_mib();
   std::vector<double> times;
   for (int r = 0; r < s.repeats; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -119,45 +111,16 @@ Measurement measure_here(const Subject& subject, int64_t T, const BenchShape& s,
   std::sort(times.begin(), times.end());
   Measurement m;
   m.median_s = times[times.size() / 2];
-  m.peak_mib = status_mib("VmHWM:");
+  m.peak_mib = train::peak_rss_mib();
   m.extra_mib = m.peak_mib - base;
   return m;
 }
 
-// Forks, measures in the child, returns its result (or throws naming what failed).
+// Measures in a fresh process (its own peak memory).
 Measurement measure(const Subject& subject, int64_t T, const BenchShape& s, bool backward) {
-  int fds[2];
-  if (pipe(fds) != 0)
-    throw std::runtime_error("bench: pipe() failed: " + std::string(std::strerror(errno)));
-  const pid_t pid = fork();
-  if (pid < 0)
-    throw std::runtime_error("bench: fork() failed: " + std::string(std::strerror(errno)));
-  if (pid == 0) {
-    close(fds[0]);
-    int rc = 0;
-    try {
-      const Measurement m = measure_here(subject, T, s, backward);
-      rc = write(fds[1], &m, sizeof(m)) == sizeof(m) ? 0 : 3;
-    } catch (const std::exception& e) {
-      std::cerr << "bench child: " << e.what() << "\n";
-      rc = 2;
-    }
-    _exit(rc);
-  }
-  close(fds[1]);
-  Measurement m;
-  const auto got = read(fds[0], &m, sizeof(m));
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (got != static_cast<ssize_t>(sizeof(m)) || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    throw std::runtime_error(
-        "bench: measuring " + subject.name + " at T=" + std::to_string(T) +
-        (WIFSIGNALED(status)
-             ? " was killed by signal " + std::to_string(WTERMSIG(status)) + " (out of memory?)"
-             : " failed (see the message above)"));
-  }
-  return m;
+  return train::run_in_fresh_process<Measurement>(
+      "bench: measuring " + subject.name + " at T=" + std::to_string(T),
+      [&] { return measure_here(subject, T, s, backward); });
 }
 
 torch::Dtype parse_dtype(const std::string& name) {
@@ -167,7 +130,49 @@ torch::Dtype parse_dtype(const std::string& name) {
   throw UsageError("--dtype " + name + " is not supported; use fp32, fp64 or bf16");
 }
 
-int bench_attention(const ParsedArgs& parsed) {
+std::vector<int64_t> parse_seqs(const std::string& text) {
+  std::vector<int64_t> seqs;
+  for (const auto& t : split(text)) {
+    try {
+      seqs.push_back(std::stoll(t));
+    } catch (const std::exception&) {
+      throw UsageError("--seq: '" + t + "' is not a sequence length; give e.g. --seq 512,1024");
+    }
+    if (seqs.back() < 1) throw UsageError("--seq: lengths must be >= 1, got " + t);
+  }
+  return seqs;
+}
+
+std::filesystem::path plugin_dir(const po::variables_map& vm) {
+  return vm.count("plugin-dir") ? std::filesystem::path(vm["plugin-dir"].as<std::string>())
+                                : default_plugin_dir();
+}
+
+// The options every benchmark takes: where plugins are and where rows are stored.
+void add_common_options(po::options_description& options) {
+  options.add_options()("plugin-dir", po::value<std::string>(),
+                        "directory of libattnlab_<name>.so (default: next to attnlab)")(
+      "db", po::value<std::string>()->default_value(default_db_path()),
+      "results store the rows are added to (ATTNLAB_DB overrides the default)");
+}
+
+int bench_attention(const Args& args) {
+  po::options_description options("bench attention options");
+  options.add_options()("plugins", po::value<std::string>()->default_value("dense,fixed_window"),
+                        "comma-separated plugin names")(
+      "seq", po::value<std::string>()->default_value("512,1024,2048"),
+      "comma-separated sequence lengths")("batch", po::value<int64_t>()->default_value(1),
+                                          "batch size")(
+      "heads", po::value<int64_t>()->default_value(12), "query heads")(
+      "kv-heads", po::value<int64_t>()->default_value(0), "key/value heads (0: same as --heads)")(
+      "head-dim", po::value<int64_t>()->default_value(64), "head dimension")(
+      "dtype", po::value<std::string>()->default_value("fp32"), "fp32, fp64 or bf16")(
+      "repeats", po::value<int>()->default_value(3),
+      "timed steps per measurement (median reported)")(
+      "naive-dense", "also measure textbook dense attention (full score matrix) as a baseline");
+  add_common_options(options);
+  const auto parsed = parse_args("bench attention", kUsage, options, args);
+  if (parsed.help) return 0;
   const auto& vm = parsed.vm;
   BenchShape s{vm["batch"].as<int64_t>(),
                vm["heads"].as<int64_t>(),
@@ -182,24 +187,16 @@ int bench_attention(const ParsedArgs& parsed) {
         "--batch, --heads, --head-dim and --repeats must be >= 1 and --heads a multiple of "
         "--kv-heads");
   }
-  std::vector<int64_t> seqs;
-  for (const auto& t : split(vm["seq"].as<std::string>())) {
-    try {
-      seqs.push_back(std::stoll(t));
-    } catch (const std::exception&) {
-      throw UsageError("--seq: '" + t + "' is not a sequence length; give e.g. --seq 512,1024");
-    }
-    if (seqs.back() < 1) throw UsageError("--seq: lengths must be >= 1, got " + t);
-  }
-  plugin::PluginRegistry registry(vm.count("plugin-dir")
-                                      ? std::filesystem::path(vm["plugin-dir"].as<std::string>())
-                                      : default_plugin_dir());
+  const auto seqs = parse_seqs(vm["seq"].as<std::string>());
+  plugin::PluginRegistry registry(plugin_dir(vm));
   std::vector<Subject> subjects;
   for (const auto& name : split(vm["plugins"].as<std::string>()))
     subjects.push_back({name, &registry.load(name)});
   if (subjects.empty() || seqs.empty())
     throw UsageError("--plugins and --seq must each name at least one");
   if (vm.count("naive-dense")) subjects.push_back({"naive_dense", &registry.load("dense"), true});
+  store::Store db(vm["db"].as<std::string>());
+  const std::string device = "cpu, " + std::to_string(torch::get_num_threads()) + " threads";
 
   std::cout
       << "attention bench: B=" << s.batch << " H=" << s.heads << " K=" << s.kv_heads
@@ -218,42 +215,118 @@ int bench_attention(const ParsedArgs& parsed) {
       const attnlab_layer_dims dims{s.heads * s.head_dim, s.heads, s.kv_heads, s.head_dim, 1, 0};
       const auto flops = subject.plugin->create(dims, nlohmann::json::object())->flops(T);
       const double b = static_cast<double>(s.batch);
+      const double gflops_both = b * (flops.forward + flops.backward) / both.median_s / 1e9;
       std::cout << std::left << std::setw(14) << subject.name << std::right << std::setw(7) << T
                 << std::fixed << std::setprecision(1) << std::setw(11) << fwd.median_s * 1e3
                 << std::setw(10) << b * flops.forward / fwd.median_s / 1e9 << std::setw(11)
                 << fwd.extra_mib << std::setw(13) << both.median_s * 1e3 << std::setw(10)
-                << b * (flops.forward + flops.backward) / both.median_s / 1e9 << std::setw(11)
-                << both.extra_mib << std::setw(11) << both.peak_mib << "\n"
+                << gflops_both << std::setw(11) << both.extra_mib << std::setw(11)
+                << both.peak_mib << "\n"
                 << std::flush;
+      db.add_bench_attention({subject.name, T, s.batch, s.heads, s.head_dim,
+                              vm["dtype"].as<std::string>(), fwd.median_s * 1e3,
+                              both.median_s * 1e3,
+                              static_cast<int64_t>(both.peak_mib * 1024 * 1024), gflops_both,
+                              device, ""});
     }
   }
+  std::cout << "rows added to " << db.path() << " (bench_attention)\n";
+  return 0;
+}
+
+const char* kTrainUsage =
+    "--preset tiny --plugins dense,gated_window --seq 512,1024 [--batch B --steps N "
+    "--warmup W --threads N --peak-flops F --db PATH --config-dir DIR]\n\n"
+    "Measures full training steps (forward, backward, gradient clipping, AdamW) of each model\n"
+    "preset (experiments/model/<preset>.yaml) with each attention plugin at each length, on\n"
+    "random tokens: the base experiment (--experiment, default smoke) composed with\n"
+    "model=<preset> attention=<plugin> train.seq_len=T train.batch_size=B. Reports the median\n"
+    "step time of N timed steps after W warm-up steps, tokens/s = B*T / step time, the peak\n"
+    "resident memory (each measurement in a fresh process) and MFU = FLOPs/token * tokens/s /\n"
+    "peak FLOP/s. The peak is a 2048^3 fp32 matmul probe measured once per host and thread\n"
+    "count and cached in --peak-flops-cache; --peak-flops declares it instead (e.g. a GPU's).";
+
+int bench_train(const Args& args) {
+  po::options_description options("bench train options");
+  options.add_options()("preset", po::value<std::string>()->default_value("tiny"),
+                        "comma-separated model presets (experiments/model/<preset>.yaml)")(
+      "plugins", po::value<std::string>()->default_value("dense"),
+      "comma-separated attention plugins")(
+      "seq", po::value<std::string>()->default_value("512,1024"),
+      "comma-separated sequence lengths")("batch", po::value<int64_t>()->default_value(4),
+                                          "sequences per step (B)")(
+      "steps", po::value<int>()->default_value(5), "timed steps (median reported)")(
+      "warmup", po::value<int>()->default_value(2), "untimed steps before timing")(
+      "threads", po::value<int>()->default_value(0),
+      "intra-op threads (0: the config's train.threads, whose 0 means every core)")(
+      "peak-flops", po::value<double>(), "declared peak FLOP/s for MFU (skips the probe)")(
+      "peak-flops-cache", po::value<std::string>()->default_value("results/peak_flops.json"),
+      "file caching the probe's peak per host/device/dtype/threads")(
+      "experiment", po::value<std::string>()->default_value("smoke"),
+      "base experiment the overrides apply to (name or path)")(
+      "config-dir", po::value<std::vector<std::string>>()->composing(),
+      "extra config search directory, searched before ./experiments (repeatable)");
+  add_common_options(options);
+  const auto parsed = parse_args("bench train", kTrainUsage, options, args);
+  if (parsed.help) return 0;
+  const auto& vm = parsed.vm;
+  train::BenchTrainOptions o;
+  o.presets = split(vm["preset"].as<std::string>());
+  o.variants = split(vm["plugins"].as<std::string>());
+  o.seq_lens = parse_seqs(vm["seq"].as<std::string>());
+  o.batch = vm["batch"].as<int64_t>();
+  o.steps = vm["steps"].as<int>();
+  o.warmup = vm["warmup"].as<int>();
+  o.threads = vm["threads"].as<int>();
+  o.base_experiment = vm["experiment"].as<std::string>();
+  o.peak_flops_cache = vm["peak-flops-cache"].as<std::string>();
+  if (vm.count("peak-flops")) {
+    o.declared_peak_flops = vm["peak-flops"].as<double>();
+    if (!(*o.declared_peak_flops > 0))
+      throw UsageError("--peak-flops must be a positive FLOP/s value, e.g. 989e12");
+  }
+  if (vm.count("config-dir")) {
+    for (const auto& d : vm["config-dir"].as<std::vector<std::string>>()) o.config_dirs.push_back(d);
+  }
+  o.config_dirs.push_back(default_experiments_dir());
+  if (o.presets.empty() || o.variants.empty() || o.seq_lens.empty())
+    throw UsageError("--preset, --plugins and --seq must each name at least one");
+  if (o.batch < 1 || o.steps < 1 || o.warmup < 0 || o.threads < 0)
+    throw UsageError("--batch and --steps must be >= 1, --warmup and --threads >= 0");
+
+  plugin::PluginRegistry registry(plugin_dir(vm));
+  store::Store db(vm["db"].as<std::string>());
+  const auto rows = train::bench_train(o, registry, std::cerr);
+  std::cout << "train bench: full steps (fwd+bwd+clip+AdamW), fp32, random tokens, median of "
+            << o.steps << " steps after " << o.warmup
+            << " warm-up; peak = VmHWM of a fresh process per row\n\n";
+  train::print_bench_train_table(std::cout, rows);
+  for (const auto& r : rows) {
+    db.add_bench_train({r.preset, r.variant, r.seq, r.batch, r.m.tokens_per_s, r.m.step_s * 1e3,
+                        static_cast<int64_t>(r.m.peak_mib * 1024 * 1024), r.mfu,
+                        "cpu, " + std::to_string(r.threads) + " threads", ""});
+  }
+  std::cout << "rows added to " << db.path() << " (bench_train)\n";
   return 0;
 }
 
 }  // namespace
 
 int cmd_bench(const Args& args) {
-  po::options_description options("bench attention options");
-  options.add_options()("plugins", po::value<std::string>()->default_value("dense,fixed_window"),
-                        "comma-separated plugin names")(
-      "seq", po::value<std::string>()->default_value("512,1024,2048"),
-      "comma-separated sequence lengths")("batch", po::value<int64_t>()->default_value(1),
-                                          "batch size")(
-      "heads", po::value<int64_t>()->default_value(12), "query heads")(
-      "kv-heads", po::value<int64_t>()->default_value(0), "key/value heads (0: same as --heads)")(
-      "head-dim", po::value<int64_t>()->default_value(64), "head dimension")(
-      "dtype", po::value<std::string>()->default_value("fp32"), "fp32, fp64 or bf16")(
-      "repeats", po::value<int>()->default_value(3),
-      "timed steps per measurement (median reported)")(
-      "naive-dense", "also measure textbook dense attention (full score matrix) as a baseline")(
-      "plugin-dir", po::value<std::string>(),
-      "directory of libattnlab_<name>.so (default: next to attnlab)");
-  const auto parsed = parse_args("bench", kUsage, options, args, "what");
-  if (parsed.help) return 0;
-  if (parsed.positional.size() != 1 || parsed.positional[0] != "attention") {
-    throw UsageError("expected 'attnlab bench attention [options]' (the only benchmark so far)");
+  const std::string usage =
+      "usage: attnlab bench attention|train [options]  (attnlab bench <what> --help for each)\n"
+      "  attention  attention plugins alone: forward and forward+backward time, memory, GFLOP/s\n"
+      "  train      full training steps of a model preset: tokens/s, step time, memory, MFU\n";
+  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+    std::cout << usage;
+    return 0;
   }
-  return bench_attention(parsed);
+  const Args rest = args.empty() ? Args{} : Args(args.begin() + 1, args.end());
+  if (!args.empty() && args[0] == "attention") return bench_attention(rest);
+  if (!args.empty() && args[0] == "train") return bench_train(rest);
+  throw UsageError((args.empty() ? std::string("no benchmark named")
+                                 : "unknown benchmark '" + args[0] + "'") +
+                   "; expected 'attnlab bench attention' or 'attnlab bench train'");
 }
 
 }  // namespace attnlab::cli

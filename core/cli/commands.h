@@ -12,7 +12,7 @@ int cmd_run(const Args& args);      // expand an experiment's matrix and train e
 int cmd_train(const Args& args);    // train one resolved config (one matrix cell)
 int cmd_report(const Args& args);   // tables and figures from the results store
 int cmd_plugins(const Args& args);  // list / inspect attention plugins
-int cmd_bench(const Args& args);    // benchmarks: attention plugins' time, memory, GFLOP/s
+int cmd_bench(const Args& args);    // benchmarks: attention ops and training steps
 int cmd_data(const Args& args);     // tokenizers and shards: prepare, inspect, tokenize
 int cmd_config(const Args& args);   // show / schema: composed configs without running
 

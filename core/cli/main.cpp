@@ -15,7 +15,7 @@ const std::vector<Command>& all_commands() {
       {"train", "train one config (a single run, no matrix)", cmd_train},
       {"report", "tables and figures of an experiment from the results store", cmd_report},
       {"plugins", "list the attention plugins and their options", cmd_plugins},
-      {"bench", "benchmark attention plugins: time, peak memory, GFLOP/s", cmd_bench},
+      {"bench", "benchmarks: attention ops (time, memory, GFLOP/s) and training steps (tokens/s, MFU)", cmd_bench},
       {"data", "tokenizers and shards: prepare, inspect, tokenize, detokenize", cmd_data},
       {"config", "show a composed config or the schema of every key", cmd_config},
   };

@@ -66,6 +66,11 @@ TrainResult run_cell(const config::ResolvedConfig& cell, plugin::PluginRegistry&
                               "device '" + train_config.device +
                                   "' is not available in this build; use train.device=cpu");
   }
+  if (train_config.dtype != "fp32") {  // bf16 autocast belongs to the CUDA path (docs/GPU.md)
+    throw config::ConfigError("train.dtype", cell.origin_of("train.dtype"),
+                              "dtype '" + train_config.dtype +
+                                  "' is not supported on CPU; use train.dtype=fp32");
+  }
   const int threads = train_config.threads == 0 && cell_options.intra_op_threads > 0
                           ? cell_options.intra_op_threads
                           : resolve_threads(train_config.threads);

@@ -1,0 +1,192 @@
+// bench_train: compose one config per (preset, variant, T), run full training steps in a
+// fresh process per measurement, and put the numbers (with MFU) in rows and a table.
+#include "attnlab/train/bench_train.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <iomanip>
+#include <map>
+#include <ostream>
+
+#include "attnlab/model/decoder.h"
+#include "attnlab/schemas.h"
+#include "attnlab/train/fresh_process.h"
+#include "attnlab/train/optimizer.h"
+#include "attnlab/train/peak_flops.h"
+#include "attnlab/train/run_cell.h"
+#include "attnlab/train/train_config.h"
+
+namespace attnlab::train {
+
+config::ResolvedConfig compose_bench_cell(const BenchTrainOptions& options,
+                                          const std::string& preset, const std::string& variant,
+                                          int64_t seq_len, plugin::PluginRegistry& plugins) {
+  const auto schemas = build_schema_registry(plugins.plugin_dir());
+  config::ComposeOptions compose;
+  compose.search_path = options.config_dirs;
+  compose.schema = &schemas;
+  const auto file = config::resolve_experiment_path(options.base_experiment, compose);
+  std::vector<std::string> overrides = {
+      "model=" + preset, "attention=" + variant, "train.seq_len=" + std::to_string(seq_len),
+      "train.batch_size=" + std::to_string(options.batch)};
+  if (options.threads > 0) overrides.push_back("train.threads=" + std::to_string(options.threads));
+  auto cells = config::compose_experiment(file, overrides, compose);
+  if (cells.size() != 1) {
+    throw std::runtime_error(file.string() + ": bench train needs one config per measurement, "
+                             "but it sweeps " + std::to_string(cells.size()) +
+                             " cells besides model/attention; use an experiment without sweeps");
+  }
+  schemas.validate(cells.front());
+  const auto& train = cells.front().tree.at("train");
+  for (const auto& [key, expected] : {std::pair{"device", "cpu"}, std::pair{"dtype", "fp32"}}) {
+    if (train.at(key).get<std::string>() != expected) {
+      throw config::ConfigError("train." + std::string(key),
+                                cells.front().origin_of("train." + std::string(key)),
+                                "bench train measures the CPU fp32 trainer; set train." +
+                                    std::string(key) + "=" + expected);
+    }
+  }
+  return std::move(cells.front());
+}
+
+BenchTrainMeasurement measure_train_steps(const config::ResolvedConfig& cell,
+                                          plugin::PluginRegistry& plugins, int warmup,
+                                          int steps) {
+  const auto model_config = model::ModelConfig::from_json(cell.tree.at("model"));
+  const auto tc = TrainConfig::from_json(cell.tree.at("train"));
+  torch::set_num_threads(resolve_threads(tc.threads));
+  torch::manual_seed(cell.tree.at("seed").get<uint64_t>());
+  const auto& attention = cell.tree.at("attention");
+  const auto& variant_plugin = plugins.load(attention.at("variant").get<std::string>());
+  const nlohmann::json variant_options = attention.at("options");
+  model::Decoder model(model_config, [&](const attnlab_layer_dims& dims) {
+    return variant_plugin.create(dims, variant_options);
+  });
+  model->train();
+  auto optimizer = make_adamw(*model, tc);
+
+  BenchTrainMeasurement m;
+  for (const auto& p : model->parameters()) m.n_params += static_cast<double>(p.numel());
+  double attention_flops = 0.0;
+  for (const auto& block : *model->blocks) {
+    const auto f = block->as<model::BlockImpl>()->attn->variant->flops(tc.seq_len);
+    attention_flops += f.forward + f.backward;
+  }
+  m.flops_per_token = model_config.dense_flops_per_token() + attention_flops / tc.seq_len;
+
+  const int64_t B = tc.batch_size, T = tc.seq_len;
+  const int64_t vocab = cell.tree.at("data").at("vocab_size").get<int64_t>();
+  const auto tokens_SBT1 = torch::randint(0, vocab, {warmup + steps, B, T + 1}, torch::kLong);
+  const double clip = tc.grad_clip > 0 ? tc.grad_clip : std::numeric_limits<double>::infinity();
+  const auto train_step = [&](int64_t i) {  // what Trainer::run does per step (grad_accum 1)
+    optimizer->zero_grad();
+    const auto t_BT1 = tokens_SBT1[i];
+    auto loss = model->loss(t_BT1.narrow(1, 0, T), t_BT1.narrow(1, 1, T));
+    loss.backward();
+    m.last_loss = loss.item<double>();
+    torch::nn::utils::clip_grad_norm_(model->parameters(), clip);
+    optimizer->step();
+  };
+  for (int i = 0; i < warmup; ++i) train_step(i);
+  reset_peak_rss();
+  std::vector<double> times;
+  for (int i = 0; i < steps; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    train_step(warmup + i);
+    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(times.begin(), times.end());
+  m.step_s = times.size() % 2 ? times[times.size() / 2]
+                              : 0.5 * (times[times.size() / 2 - 1] + times[times.size() / 2]);
+  m.tokens_per_s = static_cast<double>(B * T) / m.step_s;
+  m.peak_mib = peak_rss_mib();
+  return m;
+}
+
+double peak_flops_for(const BenchTrainOptions& options, const std::string& device,
+                      const std::string& dtype, int threads, std::ostream& log) {
+  if (options.declared_peak_flops) {
+    log << "peak FLOP/s: " << *options.declared_peak_flops << " (declared)\n";
+    return *options.declared_peak_flops;
+  }
+  const torch::Device dev(device);
+  const torch::Dtype dt = dtype == "fp32" ? torch::kFloat32 : torch::kBFloat16;
+  const auto key = peak_flops_key(dev, dt, threads);
+  if (const auto cached = read_cached_peak_flops(options.peak_flops_cache, key)) {
+    log << "peak FLOP/s: " << *cached << " (cached in " << options.peak_flops_cache.string()
+        << " for " << key << "; delete it to re-measure)\n";
+    return *cached;
+  }
+  log << "peak FLOP/s: measuring a 2048^3 matmul probe for " << key << " ...\n" << std::flush;
+  const double peak = run_in_fresh_process<double>("peak FLOP/s probe", [&] {
+    torch::set_num_threads(threads);
+    return measure_peak_flops(dev, dt);
+  });
+  write_cached_peak_flops(options.peak_flops_cache, key, peak);
+  log << "peak FLOP/s: " << peak << " (measured; cached in " << options.peak_flops_cache.string()
+      << ")\n";
+  return peak;
+}
+
+std::vector<BenchTrainRow> bench_train(const BenchTrainOptions& options,
+                                       plugin::PluginRegistry& plugins, std::ostream& log) {
+  if (options.presets.empty() || options.variants.empty() || options.seq_lens.empty()) {
+    throw std::invalid_argument("bench train needs at least one preset, variant and length");
+  }
+  if (options.batch < 1 || options.steps < 1 || options.warmup < 0 || options.threads < 0) {
+    throw std::invalid_argument("bench train: batch and steps must be >= 1, warmup and threads >= 0");
+  }
+  std::map<int, double> peak_by_threads;
+  std::vector<BenchTrainRow> rows;
+  for (const auto& preset : options.presets) {
+    for (const auto& variant : options.variants) {
+      for (const int64_t T : options.seq_lens) {
+        const auto cell = compose_bench_cell(options, preset, variant, T, plugins);
+        BenchTrainRow row{preset, variant, T, options.batch,
+                          resolve_threads(cell.tree.at("train").at("threads").get<int64_t>()),
+                          {}, 0, 0};
+        if (!peak_by_threads.count(row.threads)) {
+          peak_by_threads[row.threads] = peak_flops_for(options, "cpu", "fp32", row.threads, log);
+        }
+        row.peak_flops = peak_by_threads[row.threads];
+        const std::string what = "bench train " + preset + "/" + variant + " T=" +
+                                 std::to_string(T) + " B=" + std::to_string(options.batch);
+        log << "measuring " << what << " (" << options.warmup << " warm-up + " << options.steps
+            << " timed steps, " << row.threads << " threads) ...\n"
+            << std::flush;
+        row.m = run_in_fresh_process<BenchTrainMeasurement>(
+            what, [&] { return measure_train_steps(cell, plugins, options.warmup, options.steps); });
+        if (!std::isfinite(row.m.last_loss)) {
+          throw std::runtime_error(what + ": the loss is " + std::to_string(row.m.last_loss) +
+                                   " (the model diverged or is broken; check the preset)");
+        }
+        row.mfu = model_flops_utilisation(row.m.flops_per_token, row.m.tokens_per_s, row.peak_flops);
+        rows.push_back(row);
+      }
+    }
+  }
+  return rows;
+}
+
+void print_bench_train_table(std::ostream& out, const std::vector<BenchTrainRow>& rows) {
+  out << std::left << std::setw(12) << "preset" << std::setw(14) << "variant" << std::right
+      << std::setw(7) << "T" << std::setw(4) << "B" << std::setw(8) << "threads" << std::setw(10)
+      << "params M" << std::setw(11) << "step ms" << std::setw(11) << "tokens/s" << std::setw(10)
+      << "peak MiB" << std::setw(9) << "GFLOP/s" << std::setw(8) << "MFU %"
+      << "\n";
+  for (const auto& r : rows) {
+    out << std::left << std::setw(12) << r.preset << std::setw(14) << r.variant << std::right
+        << std::setw(7) << r.seq << std::setw(4) << r.batch << std::setw(8) << r.threads
+        << std::fixed << std::setprecision(3) << std::setw(10) << r.m.n_params / 1e6
+        << std::setprecision(1) << std::setw(11) << r.m.step_s * 1e3 << std::setprecision(0)
+        << std::setw(11) << r.m.tokens_per_s << std::setw(10) << r.m.peak_mib
+        << std::setprecision(1) << std::setw(9) << r.m.flops_per_token * r.m.tokens_per_s / 1e9
+        << std::setw(8) << r.mfu * 100 << "\n";
+  }
+  out << std::defaultfloat;
+}
+
+}  // namespace attnlab::train
