@@ -1,4 +1,5 @@
-// RMSNorm: x / sqrt(mean(x^2) + eps) * weight, computed in fp32 for low-precision inputs.
+// RMSNorm: x / sqrt(mean(x^2) + eps) * weight, computed in at least fp32 (bf16/fp16 inputs are
+// upcast; fp64 stays fp64).
 #include "attnlab/model/rmsnorm.h"
 
 #include <torch/torch.h>
@@ -10,8 +11,9 @@ RMSNormImpl::RMSNormImpl(int64_t dim, double eps) : eps_(eps) {
 }
 
 torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
-  auto x32 = x.to(torch::kFloat32);
-  auto normed = x32 * torch::rsqrt(x32.pow(2).mean(-1, /*keepdim=*/true) + eps_);
+  const auto compute = torch::promote_types(x.scalar_type(), torch::kFloat32);
+  auto xc = x.to(compute);
+  auto normed = xc * torch::rsqrt(xc.pow(2).mean(-1, /*keepdim=*/true) + eps_);
   return normed.to(x.scalar_type()) * weight.to(x.scalar_type());
 }
 

@@ -9,6 +9,7 @@
 #include "attnlab/model/decoder.h"
 
 using namespace attnlab;
+using torch::indexing::None;
 using torch::indexing::Slice;
 
 namespace {
