@@ -11,6 +11,7 @@
 #include "attnlab/data/loader.h"
 #include "attnlab/util/sha256.h"
 #include "attnlab/model/decoder.h"
+#include "attnlab/train/fresh_process.h"
 
 namespace attnlab::train {
 
@@ -59,6 +60,7 @@ std::string config_fingerprint(const config::ResolvedConfig& cell) {
 TrainResult run_cell(const config::ResolvedConfig& cell, plugin::PluginRegistry& plugins,
                      MetricsSink& sink, const CellOptions& cell_options) {
   const auto& log_prefix = cell_options.log_prefix;
+  reset_peak_rss();
   const auto model_config = model::ModelConfig::from_json(cell.tree.at("model"));
   const auto train_config = TrainConfig::from_json(cell.tree.at("train"));
   if (train_config.device != "cpu") {
@@ -135,6 +137,8 @@ TrainResult run_cell(const config::ResolvedConfig& cell, plugin::PluginRegistry&
   Trainer trainer(model, train_config, train_data, val_data, sink, trainer_options);
   auto result = trainer.run();
   sink.info("wall_time_s", result.wall_s);
+  // The process's RSS high-water mark since this cell started (reset below, before the model).
+  sink.info("peak_memory_bytes", static_cast<int64_t>(peak_rss_mib() * 1024.0 * 1024.0));
   sink.info("tokens_per_s_mean", result.tokens_per_s_mean);
   sink.info("tokens_seen", train_data.tokens_seen());
   sink.info("epochs", train_data.epoch());
