@@ -31,4 +31,24 @@ set(ATTNLAB_WITH_CUDA OFF)
 if(ATTNLAB_CUDA STREQUAL "ON" OR (ATTNLAB_CUDA STREQUAL "AUTO" AND TORCH_CUDA_LIBRARIES))
   set(ATTNLAB_WITH_CUDA ON)
 endif()
-message(STATUS "attnlab: LibTorch ${Torch_VERSION}, CUDA kernels: ${ATTNLAB_WITH_CUDA}")
+# With CUDA, kernels/cuda joins attnlab_kernels, built for CMAKE_CUDA_ARCHITECTURES: "80;90"
+# (A100, H100/H200) unless given, e.g. -DCMAKE_CUDA_ARCHITECTURES=90 (docs/GPU.md).
+if(ATTNLAB_WITH_CUDA)
+  if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+    set(CMAKE_CUDA_ARCHITECTURES "80;90" CACHE STRING "GPU architectures of the CUDA kernels")
+  endif()
+  enable_language(CUDA)
+  set(CMAKE_CUDA_STANDARD 17)
+  set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+  find_package(CUDAToolkit REQUIRED)
+endif()
+# nvcc on its own, whatever LibTorch was found: the cuda_compile test (tests/cuda) uses it to
+# check on CPU machines that the kernels compile.
+if(CMAKE_CUDA_COMPILER)
+  set(ATTNLAB_NVCC "${CMAKE_CUDA_COMPILER}" CACHE FILEPATH "nvcc for the cuda_compile test")
+else()
+  find_program(ATTNLAB_NVCC nvcc HINTS ENV CUDA_HOME ENV CUDA_PATH /usr/local/cuda
+               PATH_SUFFIXES bin DOC "nvcc for the cuda_compile test")
+endif()
+message(STATUS "attnlab: LibTorch ${Torch_VERSION}, CUDA kernels: ${ATTNLAB_WITH_CUDA}, "
+               "nvcc for cuda_compile: ${ATTNLAB_NVCC}")
