@@ -35,6 +35,12 @@ SectionSchema data_schema() {
                     "or above it in a shard is an error");
   vocab->min = 1;
   vocab->max = 4294967296.0;
+  auto* padded = key("padded_vocab_size", ValueType::Int, 50304,
+                     "embedding rows for model presets that follow the data "
+                     "(model.vocab_size: ${data.padded_vocab_size}): vocab_size rounded up to a "
+                     "multiple of 64 (GPT-2 50304, Qwen3 151680)");
+  padded->min = 1;
+  padded->max = 4294967296.0;
   return s;
 }
 

@@ -195,56 +195,98 @@ void val_loss_bars(const ExperimentData& data, FigureWriter& writer) {
                                    {"YMAX", num(hi + 2 * pad)}}));
 }
 
-// Throughput and memory against sequence length for the experiment's variants, from the most
-// recent benchmark configuration (device, dtype, batch, heads, head_dim) that covers them.
-void bench_figures(const ExperimentData& data, FigureWriter& writer, FiguresResult& result) {
-  std::vector<store::BenchAttentionRecord> rows;
-  for (const auto& r : data.bench_attention) {
-    if (data.has_variant(r.plugin) && r.fwdbwd_ms > 0) rows.push_back(r);
-  }
-  if (rows.empty()) {
-    result.notes.push_back(
-        "No throughput/memory figures: no `attnlab bench` results for this "
-        "experiment's variants in the store.");
-    return;
-  }
-  const auto& last = rows.back();
-  auto same_setup = [&](const store::BenchAttentionRecord& r) {
-    return r.device == last.device && r.dtype == last.dtype && r.batch == last.batch &&
-           r.heads == last.heads && r.head_dim == last.head_dim;
-  };
-  // plugin -> seq -> latest row
-  std::map<std::string, std::map<int64_t, store::BenchAttentionRecord>> latest;
-  for (const auto& r : rows) {
-    if (same_setup(r)) latest[r.plugin][r.seq] = r;
-  }
+// One benchmark point of a variant at one sequence length.
+struct SeqPoint {
+  double tokens_per_s = 0, peak_mib = 0;
+};
+// variant -> seq -> point, for one benchmark setup.
+using SeqSeries = std::map<std::string, std::map<int64_t, SeqPoint>>;
+
+// Writes "<prefix>_throughput" and "<prefix>_memory": one line per variant against sequence
+// length, in the experiment's variant order.
+void seq_figures(const ExperimentData& data, const SeqSeries& series, const std::string& prefix,
+                 const std::string& what, const std::string& setup, FigureWriter& writer) {
   std::ostringstream tput, mem;
   std::vector<std::string> names;
   for (const auto& variant : data.variants) {
-    if (!latest.count(variant)) continue;
+    const auto it = series.find(variant);
+    if (it == series.end()) continue;
     names.push_back(variant);
-    tput << "# " << variant << ": seq tokens_per_s (fwd+bwd)\n";
+    tput << "# " << variant << ": seq tokens_per_s\n";
     mem << "# " << variant << ": seq peak_MiB\n";
-    for (const auto& [seq, r] : latest[variant]) {
-      tput << seq << " " << num(static_cast<double>(r.batch * seq) / (r.fwdbwd_ms / 1e3)) << "\n";
-      mem << seq << " " << num(static_cast<double>(r.peak_bytes) / (1024.0 * 1024.0)) << "\n";
+    for (const auto& [seq, p] : it->second) {
+      tput << seq << " " << num(p.tokens_per_s) << "\n";
+      mem << seq << " " << num(p.peak_mib) << "\n";
     }
     tput << "\n\n";
     mem << "\n\n";
   }
-  const std::string setup = last.device + ", " + last.dtype + ", batch " +
-                            std::to_string(last.batch) + ", " + std::to_string(last.heads) +
-                            " heads × " + std::to_string(last.head_dim);
-  for (const auto& [id, what, dat] :
-       {std::tuple<std::string, std::string, std::string>{"bench_throughput",
-                                                          "attention fwd+bwd tokens/s", tput.str()},
-        {"bench_memory", "attention peak memory (MiB)", mem.str()}}) {
-    writer.add(id, what + " vs sequence length (" + setup + ")", dat,
+  for (const auto& [id, ylabel, dat] :
+       {std::tuple<std::string, std::string, std::string>{prefix + "_throughput",
+                                                          what + " tokens/s", tput.str()},
+        {prefix + "_memory", what + " peak memory (MiB)", mem.str()}}) {
+    writer.add(id, ylabel + " vs sequence length (" + setup + ")", dat,
                fill_template("bench", {{"NAME", id},
-                                       {"TITLE", what + " (" + setup + ")"},
+                                       {"TITLE", ylabel + " (" + setup + ")"},
                                        {"N", std::to_string(names.size())},
                                        {"NAMES", gnuplot_array(names)},
-                                       {"YLABEL", what}}));
+                                       {"YLABEL", ylabel}}));
+  }
+}
+
+constexpr double kMiB = 1024.0 * 1024.0;
+
+// Attention-kernel throughput and memory against sequence length for the experiment's variants,
+// from the most recent `bench attention` setup (device, dtype, batch, heads, head_dim).
+bool attention_bench_figures(const ExperimentData& data, FigureWriter& writer) {
+  std::vector<store::BenchAttentionRecord> rows;
+  for (const auto& r : data.bench_attention) {
+    if (data.has_variant(r.plugin) && r.fwdbwd_ms > 0) rows.push_back(r);
+  }
+  if (rows.empty()) return false;
+  const auto& last = rows.back();
+  SeqSeries series;  // later rows of a (variant, seq) replace earlier ones
+  for (const auto& r : rows) {
+    if (r.device != last.device || r.dtype != last.dtype || r.batch != last.batch ||
+        r.heads != last.heads || r.head_dim != last.head_dim) {
+      continue;
+    }
+    series[r.plugin][r.seq] = {static_cast<double>(r.batch * r.seq) / (r.fwdbwd_ms / 1e3),
+                               static_cast<double>(r.peak_bytes) / kMiB};
+  }
+  seq_figures(data, series, "bench_attention", "attention fwd+bwd",
+              last.device + ", " + last.dtype + ", batch " + std::to_string(last.batch) + ", " +
+                  std::to_string(last.heads) + " heads × " + std::to_string(last.head_dim),
+              writer);
+  return true;
+}
+
+// Training-step throughput and memory against sequence length for the experiment's variants,
+// from the most recent `bench train` setup (model preset, device, batch).
+bool train_bench_figures(const ExperimentData& data, FigureWriter& writer) {
+  std::vector<store::BenchTrainRecord> rows;
+  for (const auto& r : data.bench_train) {
+    if (data.has_variant(r.variant) && r.tokens_per_s > 0) rows.push_back(r);
+  }
+  if (rows.empty()) return false;
+  const auto& last = rows.back();
+  SeqSeries series;
+  for (const auto& r : rows) {
+    if (r.preset != last.preset || r.device != last.device || r.batch != last.batch) continue;
+    series[r.variant][r.seq] = {r.tokens_per_s, static_cast<double>(r.peak_bytes) / kMiB};
+  }
+  seq_figures(data, series, "bench_train", "training step",
+              last.preset + ", " + last.device + ", batch " + std::to_string(last.batch), writer);
+  return true;
+}
+
+void bench_figures(const ExperimentData& data, FigureWriter& writer, FiguresResult& result) {
+  const bool attention = attention_bench_figures(data, writer);
+  const bool train = train_bench_figures(data, writer);
+  if (!attention && !train) {
+    result.notes.push_back(
+        "No throughput/memory figures: no `attnlab bench attention` or `attnlab bench train` "
+        "results for this experiment's variants in the store.");
   }
 }
 

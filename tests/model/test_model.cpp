@@ -2,10 +2,10 @@
 // references written here independently in fp64, plus parameter counts of the presets.
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
-#include <yaml-cpp/yaml.h>
 
 #include <cmath>
 
+#include "attnlab/config/config.h"
 #include "attnlab/model/decoder.h"
 
 using namespace attnlab;
@@ -185,16 +185,15 @@ TEST_CASE("parameter_count equals the parameters the decoder allocates", "[model
 
 namespace {
 
-model::ModelConfig preset(const std::string& name) {
-  auto y = YAML::LoadFile(std::string(ATTNLAB_SOURCE_DIR) + "/experiments/model/" + name + ".yaml");
+// A model preset as the smoke experiment composes it (so `${data...}` interpolations resolve),
+// with the model schema's defaults for keys the preset leaves out.
+model::ModelConfig preset(const std::string& name, std::vector<std::string> overrides = {}) {
+  overrides.push_back("model=" + name);
+  const auto cells = config::compose_experiment(
+      std::string(ATTNLAB_SOURCE_DIR) + "/experiments/smoke.yaml", overrides, {});
   nlohmann::json j = {{"rope_theta", 1e4}, {"norm_eps", 1e-6}, {"init_std", 0.02},
                       {"tie_embeddings", true}};
-  for (const auto& kv : y) {
-    const auto key = kv.first.as<std::string>();
-    if (key == "name") j[key] = kv.second.as<std::string>();
-    else if (key == "rope_theta") j[key] = kv.second.as<double>();
-    else j[key] = kv.second.as<int64_t>();
-  }
+  j.update(cells.front().tree.at("model"));
   return model::ModelConfig::from_json(j);
 }
 
@@ -211,4 +210,8 @@ TEST_CASE("the presets have the sizes their names claim", "[model]") {
   CHECK(literal.head_dim == 128);
   CHECK(literal.parameter_count() > 1'000'000'000);  // the paper's literal shape is not 134M
   CHECK(preset("tiny").parameter_count() < 10'000'000);
+  // tiny's embedding follows the data's tokenizer: GPT-2 padded to 50,304, Qwen3 to 151,680.
+  CHECK(preset("tiny").vocab_size == 50304);
+  CHECK(preset("tiny", {"data=fineweb_sample_prepared_qwen3"}).vocab_size == 151680);
+  CHECK(preset("qwen3_134m", {"data=fineweb_sample_prepared_qwen3"}).vocab_size == 50304);
 }

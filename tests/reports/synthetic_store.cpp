@@ -111,7 +111,21 @@ SyntheticExperiment make_synthetic_store(const std::string& tag,
                                  static_cast<int64_t>(seq) * seq * 64, 1.0, "cpu", ""});
     }
   }
+  // Training-step benchmarks: an older setup (batch 8) that the figures must ignore, then the
+  // latest one (tiny, batch 4).
+  store.add_bench_train({"tiny", "dense", 512, 8, 1.0, 1.0, 1, 0.1, "cpu", ""});
+  for (const char* variant : {"dense", "gated_window", "unrelated_plugin"}) {
+    for (int64_t seq : {256, 512, 1024}) {
+      const double tps = train_bench_tokens_per_s(variant, seq);
+      store.add_bench_train({"tiny", variant, seq, 4, tps, 4.0 * seq / tps * 1e3,
+                             seq * (1 << 20), 0.05, "cpu", ""});
+    }
+  }
   return out;
+}
+
+double train_bench_tokens_per_s(const std::string& variant, int64_t seq) {
+  return (variant == "dense" ? 9e5 : 1.2e6) / (seq + 200.0);
 }
 
 }  // namespace attnlab::reports::testing

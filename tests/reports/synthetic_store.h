@@ -2,6 +2,7 @@
 // 3, 3, 2 and 1 finished seeds, a failed, a running and a pending run, curves whose crossing
 // points are known in closed form, run facts, gate activations and benchmark rows.
 #pragma once
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -24,6 +25,9 @@ struct SyntheticExperiment {
 // Builds the store at a fresh path under the build tree. `report_section` is the JSON of the
 // runs' `report:` config section ("" for none).
 SyntheticExperiment make_synthetic_store(const std::string& tag, const std::string& report_section);
+
+// The tokens/s stored for a `bench train` row of the latest setup (tiny, batch 4, cpu).
+double train_bench_tokens_per_s(const std::string& variant, int64_t seq);
 
 // A `report:` section mapping the seed paper's Table 1 rows to variants.
 std::string ablation_report_section();

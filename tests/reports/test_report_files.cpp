@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "attnlab/reports/report.h"
 #include "attnlab/store/store.h"
@@ -102,8 +103,10 @@ TEST_CASE("figures: PNG and PDF beside their .gp and .dat when gnuplot exists") 
   const auto out = write_report(store, options);
   for (const auto& note : out.notes) INFO(note);
   const fs::path dir = options.out_dir / "figures";
-  for (const char* id : {"loss_train", "loss_val", "val_loss_bar", "bench_throughput",
-                         "bench_memory", "gates_gated_window"}) {
+  for (const char* id :
+       {"loss_train", "loss_val", "val_loss_bar", "bench_attention_throughput",
+        "bench_attention_memory", "bench_train_throughput", "bench_train_memory",
+        "gates_gated_window"}) {
     INFO(id);
     const std::string png = slurp(dir / (std::string(id) + ".png"));
     REQUIRE(png.size() > 1000);
@@ -121,6 +124,26 @@ TEST_CASE("figures: PNG and PDF beside their .gp and .dat when gnuplot exists") 
       CHECK(value == Approx(expected).epsilon(1e-6));
     }
   }
+  // Training-step throughput: the latest setup only, one block per experiment variant.
+  std::ifstream train_tput(dir / "bench_train_throughput.dat");
+  std::string line;
+  std::vector<std::string> variants;
+  size_t points = 0;
+  while (std::getline(train_tput, line)) {
+    if (line.rfind("# ", 0) == 0) {
+      variants.push_back(line.substr(2, line.find(':') - 2));
+    } else if (!line.empty()) {
+      std::istringstream fields(line);
+      int64_t seq = 0;
+      double tps = 0;
+      fields >> seq >> tps;
+      INFO(line);
+      CHECK(tps == Approx(train_bench_tokens_per_s(variants.back(), seq)).epsilon(1e-6));
+      ++points;
+    }
+  }
+  CHECK(variants == std::vector<std::string>{"dense", "gated_window"});
+  CHECK(points == 6);
   const std::string md = slurp(options.out_dir / "report.md");
   CHECK(md.find("![") != std::string::npos);
   CHECK(md.find("figures/loss_val.png") != std::string::npos);
