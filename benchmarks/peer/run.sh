@@ -24,7 +24,10 @@ if ! $python -c 'import torch' 2>/dev/null; then
   apt-get install -y python3-torch >&2 || { echo "run.sh: apt-get install python3-torch failed; install it and re-run" >&2; exit 1; }
 fi
 
-db=$(mktemp -d)/peer_bench.db
+tmp=$(mktemp -d)
+db=$tmp/peer_bench.db
+# The peer builds its model and optimizer from the config attnlab composes for the same run.
+$attnlab config show experiments/smoke.yaml attention=dense > "$tmp/tiny.yaml"
 best() { sort -g | tail -1; }
 printf '%-6s %-4s %-8s %14s %14s %8s\n' T B threads attnlab_tok/s pytorch_tok/s ratio
 for T in ${seqs//,/ }; do
@@ -34,7 +37,7 @@ for T in ${seqs//,/ }; do
     ours+=("$($attnlab bench train --preset tiny --plugins dense --seq "$T" --batch "$batch" \
       --threads "$threads" --steps "$steps" --warmup "$warmup" --db "$db" 2>/dev/null |
       awk '$1 == "tiny" { print $8 }')")
-    theirs+=("$($python benchmarks/peer/tiny_step.py --seq "$T" --batch "$batch" \
+    theirs+=("$($python benchmarks/peer/tiny_step.py --config "$tmp/tiny.yaml" --seq "$T" --batch "$batch" \
       --threads "$threads" --steps "$steps" --warmup "$warmup" |
       sed -n 's/^peer tokens_per_s=\([0-9.]*\).*/\1/p')")
   done

@@ -2,10 +2,10 @@
 """The PyTorch eager peer of `attnlab bench train --preset tiny --plugins dense`.
 
 The same Qwen3-style model (RMSNorm, RoPE rotate-half, per-head QK-norm, GQA, SwiGLU, tied
-embedding; shapes read from experiments/model/tiny.yaml, parameter count asserted against
-attnlab's formula) and the same training step (cross-entropy, backward, global-norm clipping,
-AdamW with decay on matrices only; hyperparameters from experiments/train/smoke.yaml and the
-schema defaults) on random tokens, in PyTorch eager from Debian's python3-torch (LibTorch 1.13
+embedding; parameter count asserted against attnlab's formula) and the same training step
+(cross-entropy, backward, global-norm clipping, AdamW with decay on matrices only) on random
+tokens, with shapes and hyperparameters from the config attnlab composes (`attnlab config show
+experiments/smoke.yaml attention=dense`, given as --config; run.sh writes it), in PyTorch eager from Debian's python3-torch (LibTorch 1.13
 underneath, like attnlab). 1.13 has no public scaled_dot_product_attention, so attention is
 plain matmul + causal mask + softmax. Prints one line: `peer tokens_per_s=<median> ...`.
 Run through benchmarks/peer/run.sh, which runs attnlab with the same B, T, threads, steps.
@@ -130,18 +130,19 @@ def main():
     p.add_argument("--steps", type=int, default=5, help="timed steps (median reported)")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps first")
     p.add_argument("--threads", type=int, default=1, help="intra-op threads")
-    p.add_argument("--preset", default="tiny", help="experiments/model/<preset>.yaml")
+    p.add_argument("--config", required=True,
+                   help="a composed config: `attnlab config show experiments/smoke.yaml attention=dense`")
     a = p.parse_args()
 
-    with open(os.path.join(ROOT, "experiments", "model", a.preset + ".yaml")) as f:
-        c = {"rope_theta": 10000.0, "norm_eps": 1e-6, "init_std": 0.02, "tie_embeddings": True}
-        c.update(yaml.safe_load(f))
-    with open(os.path.join(ROOT, "experiments", "train", "smoke.yaml")) as f:
-        lr = float(yaml.safe_load(f)["lr"])
-    with open(os.path.join(ROOT, "experiments", "data", "fineweb_sample.yaml")) as f:
-        data_vocab = int(yaml.safe_load(f)["vocab_size"])
-    # The trainer's schema defaults (core/train/train_config.cpp).
-    weight_decay, betas, eps, grad_clip = 0.1, (0.9, 0.95), 1e-8, 1.0
+    with open(a.config) as f:
+        cfg = yaml.safe_load(f)
+    c, t = cfg["model"], cfg["train"]
+    # PyYAML reads YAML 1.1, where "1e-06" (no dot) is a string: convert the floats by name.
+    for key in ("norm_eps", "init_std", "rope_theta"):
+        c[key] = float(c[key])
+    data_vocab = int(cfg["data"]["vocab_size"])
+    lr, weight_decay, eps, grad_clip = (float(t[k]) for k in ("lr", "weight_decay", "adam_eps", "grad_clip"))
+    betas = (float(t["beta1"]), float(t["beta2"]))
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)

@@ -12,19 +12,6 @@ namespace {
 using config::KeySchema;
 using config::ValueType;
 
-const char* type_name(ValueType type) {
-  switch (type) {
-    case ValueType::Int:
-      return "int";
-    case ValueType::Float:
-      return "float";
-    case ValueType::Bool:
-      return "bool";
-    default:
-      return "string";
-  }
-}
-
 std::string number_str(double x) {
   std::ostringstream out;
   out << x;
@@ -37,7 +24,7 @@ std::string value_problem(const KeySchema& schema, const nlohmann::json& value) 
                        (schema.type == ValueType::Float && value.is_number()) ||
                        (schema.type == ValueType::Bool && value.is_boolean()) ||
                        (schema.type == ValueType::String && value.is_string());
-  if (!type_ok) return std::string("must be ") + type_name(schema.type) + ", got " + value.dump();
+  if (!type_ok) return std::string("must be ") + config::to_string(schema.type) + ", got " + value.dump();
   if (value.is_number()) {
     const double x = value.get<double>();
     if (x < schema.min || x > schema.max) {

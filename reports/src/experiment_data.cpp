@@ -10,9 +10,11 @@ namespace attnlab::reports {
 
 namespace {
 
+// The store keys metrics by the 0-based index of the optimizer step; the report counts steps
+// completed (index + 1), as the trainer's console does ("step 60/60" is index 59).
 std::vector<CurvePoint> curve(const store::Store& store, int64_t run_id, const std::string& name) {
   std::vector<CurvePoint> out;
-  for (const auto& p : store.metric(run_id, name)) out.push_back({p.step, p.value});
+  for (const auto& p : store.metric(run_id, name)) out.push_back({p.step + 1, p.value});
   return out;
 }
 

@@ -133,7 +133,7 @@ TEST_CASE("runs table lists every run with its state") {
   const auto& failed_row = data_row(t, "10");  // ids follow creation order: fixed_window seed 1
   CHECK(failed_row[column(t, "status")] == "failed");
   CHECK(failed_row[column(t, "message")] == "loss became NaN at step 40");
-  CHECK(failed_row[column(t, "steps")] == "40");
+  CHECK(failed_row[column(t, "steps")] == "41");  // index 40 is the 41st step completed
 }
 
 TEST_CASE("ablation table: rows from report.ablation_rows, Δ vs the first row") {
@@ -192,15 +192,16 @@ TEST_CASE("efficiency table: memory, throughput, params, steps and tokens to the
     CHECK(number(t, variant, "tokens_per_s_std") == Approx(sd(synth.tokens_per_s.at(variant))));
     CHECK(number(t, variant, "n_params") == synth.n_params.at(variant));
   }
-  // val/loss(s) = final + 2 (1 - s/100) reaches the target at s = 100 (1 - (target - final) / 2).
-  double steps = 0;
+  // val/loss at step index s = final + 2 (1 - s/100) reaches the target at
+  // s = 100 (1 - (target - final) / 2); the report counts steps completed, s + 1.
+  double steps = 1;
   for (double f : synth.final_val_loss.at("gated_window"))
     steps += 100 * (1 - (target - f) / kValSlope) / 3;
   CHECK(number(t, "gated_window", "steps_to_target") == Approx(steps).epsilon(1e-9));
   CHECK(number(t, "gated_window", "tokens_to_target") ==
-        Approx((steps + 1) * kTokensPerStep).epsilon(1e-9));
-  CHECK(number(t, "gated_window", "step_ratio_vs_baseline") == Approx(steps / 100).epsilon(1e-9));
-  CHECK(number(t, "dense", "steps_to_target") == 100);
+        Approx(steps * kTokensPerStep).epsilon(1e-9));
+  CHECK(number(t, "gated_window", "step_ratio_vs_baseline") == Approx(steps / 101).epsilon(1e-9));
+  CHECK(number(t, "dense", "steps_to_target") == 101);
   CHECK(number(t, "dense", "step_ratio_vs_baseline") == 1);
   // fixed_window's loss stays above the target.
   CHECK(t.rows[3][0].text == "fixed_window");

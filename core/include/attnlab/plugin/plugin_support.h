@@ -80,10 +80,10 @@ inline void destroy_variant(void* variant) noexcept {
 }
 
 // A descriptor carrying this build's ABI version, struct size, LibTorch version and C++ ABI.
-template <MakeVariantFn Make, size_t N>
-attnlab_plugin_descriptor describe_plugin(const char* name, const char* version,
+template <MakeVariantFn Make>
+attnlab_plugin_descriptor make_descriptor(const char* name, const char* version,
                                           const char* description,
-                                          const attnlab_option_spec (&options)[N]) {
+                                          const attnlab_option_spec* options, uint32_t n_options) {
   return {ATTNLAB_PLUGIN_ABI_VERSION,
           static_cast<uint32_t>(sizeof(attnlab_plugin_descriptor)),
           name,
@@ -92,26 +92,24 @@ attnlab_plugin_descriptor describe_plugin(const char* name, const char* version,
           _GLIBCXX_USE_CXX11_ABI,
           description,
           options,
-          static_cast<uint32_t>(N),
+          n_options,
           &create_variant<Make>,
           &destroy_variant};
 }
 
-// The same for a plugin without options.
+// The descriptor of a plugin with options.
+template <MakeVariantFn Make, size_t N>
+attnlab_plugin_descriptor describe_plugin(const char* name, const char* version,
+                                          const char* description,
+                                          const attnlab_option_spec (&options)[N]) {
+  return make_descriptor<Make>(name, version, description, options, static_cast<uint32_t>(N));
+}
+
+// The descriptor of a plugin without options.
 template <MakeVariantFn Make>
 attnlab_plugin_descriptor describe_plugin(const char* name, const char* version,
                                           const char* description) {
-  return {ATTNLAB_PLUGIN_ABI_VERSION,
-          static_cast<uint32_t>(sizeof(attnlab_plugin_descriptor)),
-          name,
-          version,
-          TORCH_VERSION,
-          _GLIBCXX_USE_CXX11_ABI,
-          description,
-          nullptr,
-          0u,
-          &create_variant<Make>,
-          &destroy_variant};
+  return make_descriptor<Make>(name, version, description, nullptr, 0u);
 }
 
 }  // namespace attnlab::plugin

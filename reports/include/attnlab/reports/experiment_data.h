@@ -33,7 +33,7 @@ struct RunData {
 
   std::optional<double> final_val_loss;  // val/loss at its last step, if finite
   int64_t final_val_step = 0;
-  int64_t steps = 0;                  // last step with a train/loss, 0 if none
+  int64_t steps = 0;                  // steps completed at the last train/loss, 0 if none
   std::optional<double> tokens_seen;  // last train/tokens
   // From run_info when logged, else derived from the curves (see docs/REPORTS.md).
   std::optional<double> n_params, flops_per_token, peak_memory_bytes;
