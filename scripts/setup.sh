@@ -15,6 +15,7 @@ packages=(
   libpcre2-dev libicu-dev zlib1g-dev libzstd-dev
   catch2
   gnuplot-nox             # report figures (PNG/PDF)
+  texlive-latex-base texlive-latex-recommended  # pdflatex + booktabs: tests compile tables.tex
 )
 missing=()
 for p in "${packages[@]}"; do

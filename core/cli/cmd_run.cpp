@@ -21,7 +21,9 @@ po::options_description experiment_options() {
        "directory holding libattnlab_<variant>.so plugins")
       ("dry-run", po::bool_switch(), "list the matrix cells and their status; train nothing")
       ("restart", po::bool_switch(),
-       "start unfinished runs over instead of resuming them from their latest checkpoint")
+       "start unfinished runs over instead of resuming them from their latest checkpoint, and "
+       "replace finished runs whose config changed (without it, a changed config of a finished "
+       "run is an error)")
       ("nproc-per-node", po::value<int>()->default_value(0),
        "data-parallel: start N worker processes (ranks) on this machine that train each run "
        "together (Gloo on CPU, NCCL on GPU); see docs/DISTRIBUTED.md")

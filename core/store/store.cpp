@@ -181,14 +181,16 @@ void Store::set_run_status(int64_t run_id, const std::string& status, const std:
   if (db_->changes() != 1) throw StoreError(path_ + ": no run with id " + std::to_string(run_id));
 }
 
-void Store::update_run_config(int64_t run_id, const std::string& config_json,
-                              const std::string& config_yaml, const std::string& overrides_json,
-                              const std::string& code_version) {
+void Store::update_run_config(int64_t run_id, const std::string& variant, int64_t seed,
+                              const std::string& config_json, const std::string& config_yaml,
+                              const std::string& overrides_json, const std::string& code_version) {
+  detail::require_json(path_, "config_json of run " + std::to_string(run_id), config_json);
+  detail::require_json(path_, "overrides_json of run " + std::to_string(run_id), overrides_json);
   Statement s(*db_,
-              "UPDATE runs SET config_json = ?2, config_yaml = ?3, overrides_json = ?4, "
-              "code_version = ?5 WHERE id = ?1");
-  s.bind(1, run_id).bind(2, config_json).bind(3, config_yaml).bind(4, overrides_json)
-      .bind(5, code_version).run();
+              "UPDATE runs SET variant = ?2, seed = ?3, config_json = ?4, config_yaml = ?5, "
+              "overrides_json = ?6, code_version = ?7 WHERE id = ?1");
+  s.bind(1, run_id).bind(2, variant).bind(3, seed).bind(4, config_json).bind(5, config_yaml);
+  s.bind(6, overrides_json).bind(7, code_version).run();
   if (db_->changes() != 1) throw StoreError(path_ + ": no run with id " + std::to_string(run_id));
 }
 

@@ -108,27 +108,15 @@ BenchTrainMeasurement measure_train_steps(const config::ResolvedConfig& cell,
 
 double peak_flops_for(const BenchTrainOptions& options, const std::string& device,
                       const std::string& dtype, int threads, std::ostream& log) {
-  if (options.declared_peak_flops) {
-    log << "peak FLOP/s: " << *options.declared_peak_flops << " (declared)\n";
-    return *options.declared_peak_flops;
-  }
   const torch::Device dev(device);
   const torch::Dtype dt = dtype == "fp32" ? torch::kFloat32 : torch::kBFloat16;
-  const auto key = peak_flops_key(dev, dt, threads);
-  if (const auto cached = read_cached_peak_flops(options.peak_flops_cache, key)) {
-    log << "peak FLOP/s: " << *cached << " (cached in " << options.peak_flops_cache.string()
-        << " for " << key << "; delete it to re-measure)\n";
-    return *cached;
-  }
-  log << "peak FLOP/s: measuring a 2048^3 matmul probe for " << key << " ...\n" << std::flush;
-  const double peak = run_in_fresh_process<double>("peak FLOP/s probe", [&] {
-    torch::set_num_threads(threads);
-    return measure_peak_flops(dev, dt);
-  });
-  write_cached_peak_flops(options.peak_flops_cache, key, peak);
-  log << "peak FLOP/s: " << peak << " (measured; cached in " << options.peak_flops_cache.string()
-      << ")\n";
-  return peak;
+  return resolve_peak_flops(options.declared_peak_flops.value_or(0.0), options.peak_flops_cache,
+                            dev, dt, threads, [&] {
+                              return run_in_fresh_process<double>("peak FLOP/s probe", [&] {
+                                torch::set_num_threads(threads);
+                                return measure_peak_flops(dev, dt);
+                              });
+                            }, log);
 }
 
 std::vector<BenchTrainRow> bench_train(const BenchTrainOptions& options,

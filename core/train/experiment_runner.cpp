@@ -10,8 +10,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "attnlab/code_version.h"
 #include "attnlab/config/config.h"
@@ -29,6 +31,31 @@ namespace {
 
 std::string run_name(const config::ResolvedConfig& cell) {
   return cell.cell_name.empty() ? "default" : cell.cell_name;
+}
+
+// "key: stored -> requested" for each results-relevant key where a stored run's config and
+// this cell's differ (at most `limit`, then "..."); empty when they agree.
+std::string config_changes(const std::string& stored_json, const nlohmann::json& requested,
+                           size_t limit = 4) {
+  const auto before = results_relevant_config(nlohmann::json::parse(stored_json));
+  const auto after = results_relevant_config(requested);
+  std::string out;
+  size_t n = 0;
+  for (const auto& op : nlohmann::json::diff(before, after)) {
+    const nlohmann::json::json_pointer at(op.at("path").get<std::string>());
+    // A key only one side has came or went with another attnlab version, not with this run.
+    const bool key_of_one_side = op.at("op") != "replace" && before.contains(at.parent_pointer()) &&
+                                 before.at(at.parent_pointer()).is_object();
+    if (key_of_one_side) continue;
+    if (n++ == limit) return out + ", ...";
+    std::string key = at.to_string().substr(1);
+    std::replace(key.begin(), key.end(), '/', '.');
+    const auto value = [&](const nlohmann::json& tree) {
+      return tree.contains(at) ? tree.at(at).dump() : std::string("(absent)");
+    };
+    out += (out.empty() ? "" : ", ") + key + ": " + value(before) + " -> " + value(after);
+  }
+  return out;
 }
 
 std::atomic<bool> g_stop_requested{false};
@@ -98,6 +125,8 @@ CellOptions cell_options_for(const ExperimentRequest& request, const std::string
                              const std::string& name, Communicator* dist) {
   CellOptions cell_options;
   cell_options.run_dir = run_dir(request.db_path, experiment, name);
+  cell_options.peak_flops_cache =
+      std::filesystem::absolute(request.db_path).parent_path() / "peak_flops.json";
   cell_options.restart = request.restart;
   cell_options.stop_requested = &g_stop_requested;
   cell_options.log_prefix = "[" + name + "] ";
@@ -178,20 +207,41 @@ int run_experiment(const ExperimentRequest& request) {
     store::RunRecord run;
   };
   std::vector<Pending> todo;
+  // A finished run is never silently kept for, or overwritten by, another config.
+  std::map<std::string, store::RunRecord> stored;
+  for (auto& run : db.runs(experiment)) stored.emplace(run.name, std::move(run));
+  for (const auto& cell : cells) {
+    const auto it = stored.find(run_name(cell));
+    if (it == stored.end() || it->second.status != "finished" || request.restart) continue;
+    const auto changes = config_changes(it->second.config_json, cell.tree);
+    if (!changes.empty()) {
+      throw std::runtime_error(
+          request.db_path + ": run '" + experiment + "/" + it->first +
+          "' finished with another config (" + changes +
+          "); its results stay as they are. Give these runs their own experiment name "
+          "(experiment.name=NAME) or, to replace that run, add --restart");
+    }
+  }
   int n_finished = 0;
   for (auto& cell : cells) {
-    auto run = db.get_or_create_run(experiment, run_name(cell),
-                                    cell.tree.at("attention").at("variant").get<std::string>(),
-                                    cell.tree.at("seed").get<int64_t>(), cell.tree.dump(2),
-                                    config::to_yaml(cell.tree),
-                                    nlohmann::json(cell.overrides).dump(), code_version());
+    const auto variant = cell.tree.at("attention").at("variant").get<std::string>();
+    const auto seed = cell.tree.at("seed").get<int64_t>();
+    const auto config_json = cell.tree.dump(2), config_yaml = config::to_yaml(cell.tree);
+    const auto overrides_json = nlohmann::json(cell.overrides).dump();
+    auto run = db.get_or_create_run(experiment, run_name(cell), variant, seed, config_json,
+                                    config_yaml, overrides_json, code_version());
     if (run.status == "finished") {
-      ++n_finished;
-      continue;
+      if (!request.restart || config_changes(run.config_json, cell.tree).empty()) {
+        ++n_finished;
+        continue;
+      }
+      // --restart replaces a run of another config (a dry run only lists it)
+      if (!request.dry_run) db.set_run_status(run.id, "pending");
+      run.status = "finished, to be replaced";
     }
     if (request.restart) {  // the run starts over with this config: store what it runs
-      db.update_run_config(run.id, cell.tree.dump(2), config::to_yaml(cell.tree),
-                           nlohmann::json(cell.overrides).dump(), code_version());
+      db.update_run_config(run.id, variant, seed, config_json, config_yaml, overrides_json,
+                           code_version());
     }
     todo.push_back({&cell, run});
   }

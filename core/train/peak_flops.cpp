@@ -86,6 +86,31 @@ void write_cached_peak_flops(const std::filesystem::path& file, const std::strin
   std::filesystem::rename(tmp, file);  // readers never see a half-written file
 }
 
+double resolve_peak_flops(double declared, const std::filesystem::path& cache,
+                          torch::Device device, torch::Dtype dtype, int threads,
+                          const std::function<double()>& probe, std::ostream& log,
+                          const std::string& prefix) {
+  if (declared > 0) {
+    log << prefix << "peak FLOP/s: " << declared << " (declared)\n";
+    return declared;
+  }
+  const auto key = peak_flops_key(device, dtype, threads);
+  if (!cache.empty()) {
+    if (const auto cached = read_cached_peak_flops(cache, key)) {
+      log << prefix << "peak FLOP/s: " << *cached << " (cached in " << cache.string() << " for "
+          << key << "; delete it to re-measure)\n";
+      return *cached;
+    }
+  }
+  log << prefix << "peak FLOP/s: measuring a 2048^3 matmul probe for " << key << " ...\n"
+      << std::flush;
+  const double peak = probe();
+  if (!cache.empty()) write_cached_peak_flops(cache, key, peak);
+  log << prefix << "peak FLOP/s: " << peak << " (measured"
+      << (cache.empty() ? "" : "; cached in " + cache.string()) << ")\n";
+  return peak;
+}
+
 double model_flops_utilisation(double flops_per_token, double tokens_per_s, double peak_flops) {
   if (!(peak_flops > 0)) {
     throw std::invalid_argument("peak FLOP/s must be positive, got " + std::to_string(peak_flops));

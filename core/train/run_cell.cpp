@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include <iostream>
 #include <optional>
 #include <thread>
 
@@ -12,6 +13,7 @@
 #include "attnlab/util/sha256.h"
 #include "attnlab/model/decoder.h"
 #include "attnlab/train/fresh_process.h"
+#include "attnlab/train/peak_flops.h"
 
 namespace attnlab::train {
 
@@ -44,16 +46,22 @@ data::LoaderOptions loader_options(const config::ResolvedConfig& cell, const Tra
 
 }  // namespace
 
-std::string config_fingerprint(const config::ResolvedConfig& cell) {
-  nlohmann::json relevant;
+nlohmann::json results_relevant_config(const nlohmann::json& tree) {
+  nlohmann::json relevant = nlohmann::json::object();
   for (const char* key : {"model", "data", "attention", "train", "seed"}) {
-    relevant[key] = cell.tree.at(key);
+    if (tree.contains(key)) relevant[key] = tree.at(key);
   }
-  relevant["train"].erase("log_every");
-  relevant["train"].erase("checkpoint_every");
-  relevant["train"].erase("keep_checkpoints");
-  relevant["train"].erase("dist_timeout_s");
-  const auto text = relevant.dump();
+  if (relevant.contains("train") && relevant["train"].is_object()) {
+    for (const char* key : {"log_every", "checkpoint_every", "keep_checkpoints", "dist_timeout_s",
+                            "peak_flops"}) {
+      relevant["train"].erase(key);
+    }
+  }
+  return relevant;
+}
+
+std::string config_fingerprint(const config::ResolvedConfig& cell) {
+  const auto text = results_relevant_config(cell.tree).dump();
   return util::sha256_hex(text.data(), text.size());
 }
 
@@ -77,6 +85,14 @@ TrainResult run_cell(const config::ResolvedConfig& cell, plugin::PluginRegistry&
                           ? cell_options.intra_op_threads
                           : resolve_threads(train_config.threads);
   torch::set_num_threads(threads);
+  // Rank 0 logs MFU; the probe runs here, before the model is seeded (it draws its own inputs).
+  double peak_flops = 0.0;
+  if (!cell_options.dist || cell_options.dist->rank() == 0) {
+    peak_flops = resolve_peak_flops(
+        train_config.peak_flops, cell_options.peak_flops_cache, torch::Device(torch::kCPU),
+        torch::kFloat32, threads, [] { return measure_peak_flops(torch::kCPU, torch::kFloat32); },
+        std::cout, log_prefix);
+  }
   const uint64_t seed = cell.tree.at("seed").get<uint64_t>();
   torch::manual_seed(seed);
 
@@ -109,6 +125,7 @@ TrainResult run_cell(const config::ResolvedConfig& cell, plugin::PluginRegistry&
   sink.info("n_params_non_embedding", n_params - model_config.vocab_size * model_config.d_model);
   sink.info("flops_per_token", flops_per_token);
   sink.info("threads", threads);
+  if (peak_flops > 0) sink.info("peak_flops", peak_flops);
   sink.info("world_size", cell_options.dist ? cell_options.dist->world_size() : 1);
   sink.info("device", train_config.device);
   sink.info("train_tokens_available", train_data.train_tokens());
@@ -134,12 +151,19 @@ TrainResult run_cell(const config::ResolvedConfig& cell, plugin::PluginRegistry&
   trainer_options.stop_requested = cell_options.stop_requested;
   trainer_options.log_prefix = log_prefix;
   trainer_options.dist = cell_options.dist;
+  trainer_options.flops_per_token = flops_per_token;
+  trainer_options.peak_flops = peak_flops;
   Trainer trainer(model, train_config, train_data, val_data, sink, trainer_options);
   auto result = trainer.run();
   sink.info("wall_time_s", result.wall_s);
   // The process's RSS high-water mark since this cell started (reset below, before the model).
   sink.info("peak_memory_bytes", static_cast<int64_t>(peak_rss_mib() * 1024.0 * 1024.0));
   sink.info("tokens_per_s_mean", result.tokens_per_s_mean);
+  if (peak_flops > 0 && result.tokens_per_s_mean > 0) {
+    const int world = cell_options.dist ? cell_options.dist->world_size() : 1;
+    sink.info("mfu_mean", model_flops_utilisation(flops_per_token, result.tokens_per_s_mean,
+                                                  peak_flops * world));
+  }
   sink.info("tokens_seen", train_data.tokens_seen());
   sink.info("epochs", train_data.epoch());
   return result;

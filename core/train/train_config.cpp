@@ -17,6 +17,7 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& t) {
   c.beta2 = t.at("beta2").get<double>();
   c.adam_eps = t.at("adam_eps").get<double>();
   c.grad_clip = t.at("grad_clip").get<double>();
+  c.peak_flops = t.at("peak_flops").get<double>();
   c.eval_every = t.at("eval_every").get<int64_t>();
   c.log_every = t.at("log_every").get<int64_t>();
   c.threads = t.at("threads").get<int64_t>();
@@ -57,6 +58,10 @@ config::SectionSchema train_schema() {
        "steps between validation passes; 0 = only after the last step"},
       {"log_every", ValueType::Int, 10, 1, inf, {}, "steps between progress lines"},
       {"threads", ValueType::Int, 0, 0, 4096, {}, "intra-op CPU threads; 0 = all cores"},
+      {"peak_flops", ValueType::Float, 0.0, 0.0, inf, {},
+       "one device's peak FLOP/s for the MFU the trainer logs; 0 = measure it once per machine "
+       "and thread count with a matmul probe (cached in peak_flops.json beside the results "
+       "db); set it for GPUs, e.g. 989e12 (H100 SXM dense bf16)"},
       {"device", ValueType::String, "cpu", -inf, inf, {"cpu", "cuda"}, "where to train"},
       {"dtype", ValueType::String, "fp32", -inf, inf, {"fp32", "bf16"},
        "compute precision; bf16 = autocast with fp32 master weights and optimizer state"},

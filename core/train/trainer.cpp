@@ -127,6 +127,9 @@ TrainResult Trainer::run() {
   model_->train();
   const auto t_start = Clock::now();
   const int64_t tokens_per_step = c.tokens_per_step(world_size);
+  // MFU per token/s: FLOPs per token over the peak of every device of the run.
+  const double mfu_per_token_s =
+      options_.peak_flops > 0 ? options_.flops_per_token / (options_.peak_flops * world_size) : 0.0;
   double tokens_per_s_sum = 0.0;
   int64_t timed_steps = 0;
 
@@ -202,6 +205,7 @@ TrainResult Trainer::run() {
                        {"train/tokens_per_s", tokens_per_s},
                        {"train/step_time_s", step_s},
                        {"train/tokens", static_cast<double>(progress.tokens_seen)}});
+      if (mfu_per_token_s > 0) sink_.log(step, {{"train/mfu", tokens_per_s * mfu_per_token_s}});
       result.final_train_loss = loss;
     }
     result.steps = step + 1;
@@ -218,10 +222,14 @@ TrainResult Trainer::run() {
     if (finite && (step == 0 || last || (step + 1) % c.log_every == 0)) {
       const double elapsed = seconds_since(t_start);
       const double eta = elapsed / (step + 1 - first_step) * (c.steps - step - 1);
-      std::printf("%sstep %lld/%lld | loss %.4f | lr %.2e | grad norm %.3f | %.0f tok/s | "
+      char mfu[32] = "";
+      if (mfu_per_token_s > 0) {
+        std::snprintf(mfu, sizeof mfu, " | MFU %.1f%%", 100.0 * tokens_per_s * mfu_per_token_s);
+      }
+      std::printf("%sstep %lld/%lld | loss %.4f | lr %.2e | grad norm %.3f | %.0f tok/s%s | "
                   "%.3f s/step | eta %.0fs\n",
                   prefix, static_cast<long long>(step + 1), static_cast<long long>(c.steps), loss,
-                  lr, grad_norm, tokens_per_s, step_s, eta);
+                  lr, grad_norm, tokens_per_s, mfu, step_s, eta);
     }
     std::fflush(stdout);
     if (last || stop || (c.checkpoint_every > 0 && (step + 1) % c.checkpoint_every == 0)) {

@@ -132,7 +132,7 @@ ReportOutput write_report(const store::Store& store, const ReportOptions& option
 
   std::string latex = "% Tables of experiment " + data.name +
                       ", written by attnlab report.\n"
-                      "% \\input{tables.tex} in a document with \\usepackage{booktabs}.\n";
+                      "% \\input{tables.tex} in a document with \\usepackage{booktabs,graphicx}.\n";
   for (const auto& table : tables) {
     if (wants("md"))
       emit(fs::path("tables") / (table.id + ".md"),

@@ -1,4 +1,5 @@
 // Markdown, LaTeX (booktabs) and CSV renderings of a report Table.
+#include <cctype>
 #include <sstream>
 #include <utility>
 
@@ -87,8 +88,14 @@ std::string to_markdown(const Table& table) {
 std::string to_latex(const Table& table) {
   std::ostringstream out;
   out << "\\begin{table}[t]\n\\centering\n\\caption{" << latex_escape(table.title);
+  if (!table.title.empty() && !std::ispunct(static_cast<unsigned char>(table.title.back()))) {
+    out << ".";
+  }
   for (const auto& note : table.notes) out << " " << latex_escape(note);
-  out << "}\n\\label{tab:" << table.id << "}\n\\begin{tabular}{l";
+  // Scaled down to the line width only when wider (graphicx's \\resizebox with \\width).
+  out << "}\n\\label{tab:" << table.id
+      << "}\n\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{%\n"
+      << "\\begin{tabular}{l";
   for (size_t i = 1; i < table.header.size(); ++i) out << "r";
   out << "}\n\\toprule\n";
   for (size_t i = 0; i < table.header.size(); ++i) {
@@ -102,7 +109,7 @@ std::string to_latex(const Table& table) {
     }
     out << " \\\\\n";
   }
-  out << "\\bottomrule\n\\end{tabular}\n\\end{table}\n";
+  out << "\\bottomrule\n\\end{tabular}}\n\\end{table}\n";
   return out.str();
 }
 

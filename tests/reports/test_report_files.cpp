@@ -151,7 +151,7 @@ TEST_CASE("figures: PNG and PDF beside their .gp and .dat when gnuplot exists") 
 
 TEST_CASE("tables.tex compiles in a minimal document when pdflatex exists") {
   if (!on_path("pdflatex")) {
-    WARN("pdflatex not installed: LaTeX compile not tested (apt-get install texlive-latex-extra)");
+    WARN("pdflatex not installed: LaTeX compile not tested (apt-get install texlive-latex-base texlive-latex-recommended)");
     return;
   }
   auto synth = make_synthetic_store("latex", ablation_report_section());
@@ -163,11 +163,13 @@ TEST_CASE("tables.tex compiles in a minimal document when pdflatex exists") {
   options.figures.gnuplot = "";
   write_report(store, options);
   std::ofstream(options.out_dir / "doc.tex")
-      << "\\documentclass{article}\n\\usepackage{booktabs}\n\\begin{document}\n"
+      << "\\documentclass{article}\n\\usepackage{booktabs,graphicx}\n\\begin{document}\n"
          "\\input{tables.tex}\n\\end{document}\n";
   const std::string cmd =
       "cd '" + options.out_dir.string() +
       "' && pdflatex -interaction=nonstopmode -halt-on-error doc.tex > doc.out 2>&1";
   CHECK(std::system(cmd.c_str()) == 0);
   CHECK(fs::exists(options.out_dir / "doc.pdf"));
+  // Every table fits the text width (wide ones are scaled down).
+  CHECK(slurp(options.out_dir / "doc.log").find("Overfull \\hbox") == std::string::npos);
 }

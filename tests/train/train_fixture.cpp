@@ -21,6 +21,7 @@ std::vector<std::string> TrainSetup::args() const {
                                 "train.log_every=1",
                                 "train.checkpoint_every=1",
                                 "train.threads=1",
+                                "train.peak_flops=1e11",  // declared: no probe per test
                                 "data.val_tokens=512",
                                 "model.d_model=32",
                                 "model.head_dim=8",

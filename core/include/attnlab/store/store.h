@@ -104,10 +104,11 @@ class Store {
   bool claim_run(int64_t run_id, const std::string& owner);
   // Any of kRunStatuses. finished/failed/preempted set finished_at; running sets started_at.
   void set_run_status(int64_t run_id, const std::string& status, const std::string& message = "");
-  // Replaces the stored config of a run that starts over (`attnlab run --restart`).
-  void update_run_config(int64_t run_id, const std::string& config_json,
-                         const std::string& config_yaml, const std::string& overrides_json,
-                         const std::string& code_version);
+  // Replaces the stored config (and the variant and seed it names) of a run that starts over
+  // (`attnlab run --restart`).
+  void update_run_config(int64_t run_id, const std::string& variant, int64_t seed,
+                         const std::string& config_json, const std::string& config_yaml,
+                         const std::string& overrides_json, const std::string& code_version);
   void heartbeat(int64_t run_id);
 
   RunRecord run(int64_t run_id) const;                               // throws if absent

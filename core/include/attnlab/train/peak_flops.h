@@ -6,7 +6,9 @@
 #include <torch/types.h>
 
 #include <filesystem>
+#include <functional>
 #include <optional>
+#include <ostream>
 #include <string>
 
 namespace attnlab::train {
@@ -25,6 +27,15 @@ std::optional<double> read_cached_peak_flops(const std::filesystem::path& file,
 // Adds or replaces `key` in the file (creating it and its directory), keeping other keys.
 void write_cached_peak_flops(const std::filesystem::path& file, const std::string& key,
                              double flops);
+
+// The peak MFU is computed against: `declared` when > 0, else the value cached in `cache` for
+// this host/device/dtype/threads, else `probe()` (which measures it, e.g. measure_peak_flops in
+// this or a fresh process), written to `cache` (an empty path: not cached). Says on `log`
+// which of the three it is, each line starting with `prefix`.
+double resolve_peak_flops(double declared, const std::filesystem::path& cache,
+                          torch::Device device, torch::Dtype dtype, int threads,
+                          const std::function<double()>& probe, std::ostream& log,
+                          const std::string& prefix = "");
 
 // Model FLOPs utilisation: the fraction of `peak_flops` that `flops_per_token` at
 // `tokens_per_s` amounts to. Throws std::invalid_argument for a non-positive peak.

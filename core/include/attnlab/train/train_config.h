@@ -20,6 +20,7 @@ struct TrainConfig {
   double weight_decay = 0.0;  // AdamW; never on 1-D parameters (norms, biases)
   double beta1 = 0.0, beta2 = 0.0, adam_eps = 0.0;
   double grad_clip = 0.0;     // max global grad norm; 0 disables clipping
+  double peak_flops = 0.0;    // one device's peak FLOP/s for MFU; 0: probe (cached per machine)
   int64_t eval_every = 0;     // steps between validation passes (and always at the end)
   int64_t log_every = 1;      // steps between progress lines on stdout
   int64_t threads = 0;        // intra-op threads; 0 = every core of the machine

@@ -44,6 +44,10 @@ struct TrainerOptions {
   // of the data; gradients, losses and the stop decision are agreed over ranks; only rank 0
   // saves checkpoints (every rank loads them to resume).
   Communicator* dist = nullptr;
+  // MFU (train/mfu, per device) = flops_per_token * tokens/s / (peak_flops * world size);
+  // not logged when peak_flops is 0.
+  double flops_per_token = 0.0;
+  double peak_flops = 0.0;
 };
 
 class Trainer {

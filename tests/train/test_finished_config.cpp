@@ -1,0 +1,61 @@
+// A finished run is neither silently kept for another config nor overwritten by one: re-running
+// it with a changed setting stops with the difference named; --restart replaces it, storing the
+// new config, seed and metrics.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "train_fixture.h"
+
+using namespace attnlab;
+using namespace attnlab::test;
+
+TEST_CASE("a finished run re-run with another config is refused; --restart replaces it",
+          "[train][config]") {
+  TrainSetup setup;
+  setup.dir = fresh_dir("finished_other_config");
+  const auto first = run_training(setup);
+  INFO(transcript(first));
+  REQUIRE(first.exit_code == 0);
+  const auto before = read_store(setup.db());
+  REQUIRE(before.run.status == "finished");
+  REQUIRE(before.run.seed == 0);
+
+  // The same arguments: nothing to do.
+  const auto again = run_training(setup);
+  INFO(transcript(again));
+  CHECK(again.exit_code == 0);
+  CHECK(again.out.find("1 finished already, 0 to run") != std::string::npos);
+
+  // Another seed under the same run name: refused, naming the key, the values and the ways out.
+  setup.overrides = {"seed=1", "train.lr=0.002"};
+  const auto refused = run_training(setup);
+  INFO(transcript(refused));
+  CHECK(refused.exit_code != 0);
+  CHECK(refused.err.find("'smoke/default' finished with another config") != std::string::npos);
+  CHECK(refused.err.find("seed: 0 -> 1") != std::string::npos);
+  CHECK(refused.err.find("train.lr: 0.003 -> 0.002") != std::string::npos);
+  CHECK(refused.err.find("experiment.name=") != std::string::npos);
+  CHECK(refused.err.find("--restart") != std::string::npos);
+  const auto kept = read_store(setup.db());
+  CHECK(kept.run.status == "finished");
+  CHECK(kept.run.seed == 0);
+  CHECK(kept.run.config_json == before.run.config_json);
+  CHECK(recording_differences(before, kept) == "");
+
+  // --restart trains the new config in its place.
+  setup.flags = {"--restart"};
+  const auto replaced = run_training(setup);
+  INFO(transcript(replaced));
+  REQUIRE(replaced.exit_code == 0);
+  const auto after = read_store(setup.db());
+  CHECK(after.run.status == "finished");
+  CHECK(after.run.seed == 1);
+  const auto config = nlohmann::json::parse(after.run.config_json);
+  CHECK(config.at("seed") == 1);
+  CHECK(config.at("train").at("lr") == 0.002);
+  CHECK(has_every_step_once(after.metrics.at("train/loss"), kSteps));
+  // Another initialisation: the first step's loss is not the old run's.
+  CHECK(after.metrics.at("train/loss").front().value !=
+        before.metrics.at("train/loss").front().value);
+}
