@@ -227,7 +227,7 @@ int bench_attention(const Args& args) {
                               vm["dtype"].as<std::string>(), fwd.median_s * 1e3,
                               both.median_s * 1e3,
                               static_cast<int64_t>(both.peak_mib * 1024 * 1024), gflops_both,
-                              device, ""});
+                              device, "", static_cast<int64_t>(std::max(0.0, both.extra_mib) * 1024 * 1024)});
     }
   }
   std::cout << "rows added to " << db.path() << " (bench_attention)\n";

@@ -100,6 +100,10 @@ CREATE TABLE bench_train (
   created_at   TEXT NOT NULL
 );
 )sql",
+      // 2 -> 3: the attention benchmark's memory above its inputs (NULL in older rows).
+      R"sql(
+ALTER TABLE bench_attention ADD COLUMN extra_bytes INTEGER;
+)sql",
   };
   return migrations;
 }

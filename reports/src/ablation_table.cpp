@@ -83,6 +83,11 @@ std::optional<Table> ablation_table(const ExperimentData& data) {
   cells::bold_best(table, 3, means, /*lower_is_better=*/true);
   table.notes.push_back("Rows from the experiment's report.ablation_rows. Δ = mean(row) − mean(" +
                         full.label + "), 95% Welch CI; p ≥ 0.05 marked not significant.");
+  std::vector<std::string> row_variants;
+  for (const auto& row : rows) row_variants.push_back(row.variant);
+  for (auto& note : indistinguishable_notes(data, row_variants)) {
+    table.notes.push_back(std::move(note));
+  }
   return table;
 }
 

@@ -125,6 +125,46 @@ bool ExperimentData::has_variant(const std::string& variant) const {
   return std::find(variants.begin(), variants.end(), variant) != variants.end();
 }
 
+std::vector<std::pair<std::string, std::string>> ExperimentData::indistinguishable_variants()
+    const {
+  // seed -> val/loss curve of each variant's finished runs (empty map: nothing to compare)
+  const auto curves_by_seed = [&](const std::string& variant) {
+    std::map<int64_t, std::vector<std::pair<int64_t, double>>> out;
+    for (const auto* run : runs_of(variant)) {
+      if (!run->finished() || run->val_loss.empty()) continue;
+      auto& curve = out[run->record.seed];
+      for (const auto& p : run->val_loss) curve.emplace_back(p.step, p.value);
+    }
+    return out;
+  };
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (size_t a = 0; a < variants.size(); ++a) {
+    const auto curves_a = curves_by_seed(variants[a]);
+    if (curves_a.empty()) continue;
+    for (size_t b = a + 1; b < variants.size(); ++b) {
+      if (curves_by_seed(variants[b]) == curves_a) pairs.emplace_back(variants[a], variants[b]);
+    }
+  }
+  return pairs;
+}
+
+std::vector<std::string> indistinguishable_notes(const ExperimentData& data,
+                                                 const std::vector<std::string>& among) {
+  const auto listed = [&](const std::string& v) {
+    return among.empty() || std::find(among.begin(), among.end(), v) != among.end();
+  };
+  std::vector<std::string> notes;
+  for (const auto& [a, b] : data.indistinguishable_variants()) {
+    if (!listed(a) || !listed(b)) continue;
+    notes.push_back(a + " and " + b +
+                    " have identical validation losses at every eval of every seed: at this "
+                    "experiment's settings they compute the same model (compare their attention "
+                    "options with the sequence length), so the difference between them is not "
+                    "measured.");
+  }
+  return notes;
+}
+
 ExperimentData load_experiment(const store::Store& store, const std::string& experiment) {
   if (!store.has_experiment(experiment)) {
     std::string known;

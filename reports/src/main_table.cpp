@@ -88,6 +88,7 @@ Table main_table(const ExperimentData& data, const std::string& baseline) {
       ") with a 95% Welch confidence interval; "
       "p: two-sided Welch's t-test, p ≥ 0.05 marked not significant. "
       "Runs not finished are counted under Runs and left out of n.");
+  for (auto& note : indistinguishable_notes(data)) table.notes.push_back(std::move(note));
   if (reference.empty()) {
     table.notes.push_back("The baseline '" + baseline +
                           "' has no finished run with a val/loss, "

@@ -6,11 +6,12 @@ set title "{{TITLE}}"
 set xlabel "sequence length (tokens)"
 set ylabel "{{YLABEL}}"
 set logscale x 2
-set key top left box opaque
+set key outside right top box
+set yrange [0:*]  # from zero: ratios between lines read true
 set grid
 set border 3
 set tics nomirror
-set format y "%.3s%c"
+set format y "%g"
 set terminal pngcairo size 1100,700 font "Sans,13" noenhanced
 set output "{{NAME}}.png"
 plot for [i=0:{{N}}-1] "{{NAME}}.dat" index i using 1:2 with linespoints linewidth 2.5 pointtype 7 linecolor (i+1) title names[i+1]

@@ -29,6 +29,9 @@ SyntheticExperiment make_synthetic_store(const std::string& tag, const std::stri
 // The tokens/s stored for a `bench train` row of the latest setup (tiny, batch 4, cpu).
 double train_bench_tokens_per_s(const std::string& variant, int64_t seq);
 
+// The memory above its inputs stored for a `bench attention` row (peak_bytes is 4x that).
+inline int64_t bench_attention_extra_bytes(int64_t seq) { return seq * seq * 16; }
+
 // A `report:` section mapping the seed paper's Table 1 rows to variants.
 std::string ablation_report_section();
 

@@ -144,6 +144,24 @@ TEST_CASE("figures: PNG and PDF beside their .gp and .dat when gnuplot exists") 
   }
   CHECK(variants == std::vector<std::string>{"dense", "gated_window"});
   CHECK(points == 6);
+  // Attention memory: what the kernel allocates above its inputs, not the process peak.
+  std::ifstream attention_memory(dir / "bench_attention_memory.dat");
+  size_t memory_points = 0;
+  while (std::getline(attention_memory, line)) {
+    if (line.empty()) continue;
+    INFO(line);
+    if (line.rfind("# ", 0) == 0) {
+      CHECK(line.find("memory above inputs") != std::string::npos);
+      continue;
+    }
+    std::istringstream fields(line);
+    int64_t seq = 0;
+    double mib = 0;
+    fields >> seq >> mib;
+    CHECK(mib == Approx(bench_attention_extra_bytes(seq) / (1024.0 * 1024.0)).epsilon(1e-6));
+    ++memory_points;
+  }
+  CHECK(memory_points == 8);
   const std::string md = slurp(options.out_dir / "report.md");
   CHECK(md.find("![") != std::string::npos);
   CHECK(md.find("figures/loss_val.png") != std::string::npos);

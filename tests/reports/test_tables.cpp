@@ -3,6 +3,9 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <random>
 
 #include "attnlab/reports/stats.h"
 #include "attnlab/reports/tables.h"
@@ -216,4 +219,57 @@ TEST_CASE("an unknown experiment names the ones that exist") {
   auto synth = make_synthetic_store("unknown", "");
   attnlab::store::Store store(synth.db_path);
   CHECK_THROWS_WITH(load_experiment(store, "nope"), Catch::Contains("known: synthetic_unknown"));
+}
+
+TEST_CASE("variants with identical val curves seed for seed are named as indistinguishable") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(ATTNLAB_BINARY_DIR) / "test_tmp" / "reports" / "twins";
+  fs::remove_all(dir);
+  attnlab::store::Store store((dir / "attnlab.db").string());
+  store.upsert_experiment("twins", "experiments/twins.yaml", "{}");
+  std::mt19937 rng(std::random_device{}());
+  std::uniform_real_distribution<double> loss(3.0, 4.0);
+  // Per seed, one random val curve; "twin_a" and "twin_b" log it exactly, "other" perturbs it
+  // in the last digit of one eval, "half" has only seed 0 of it.
+  std::vector<std::vector<double>> curves(2);
+  for (auto& c : curves) c = {loss(rng), loss(rng), loss(rng)};
+  const auto add_run = [&](const std::string& variant, int seed, double perturb_last) {
+    nlohmann::json config = {
+        {"seed", seed}, {"attention", {{"variant", variant}}},
+        {"report", {{"ablation_rows", {{{"label", "A"}, {"variant", "twin_a"}},
+                                       {{"label", "B"}, {"variant", "other"}}}}}}};
+    auto run = store.get_or_create_run("twins", variant + std::to_string(seed), variant, seed,
+                                       config.dump(), "", "[]", "abc");
+    store.claim_run(run.id, "test");
+    for (int i = 0; i < 3; ++i) {
+      const double v = curves[seed][i] + (i == 2 ? perturb_last : 0.0);
+      store.log_metrics(run.id, 10 * i, {{"val/loss", v}, {"train/loss", v}});
+    }
+    store.set_run_status(run.id, "finished");
+  };
+  for (int seed : {0, 1}) {
+    add_run("twin_a", seed, 0.0);
+    add_run("twin_b", seed, 0.0);
+    add_run("other", seed, seed == 1 ? std::nextafter(curves[1][2], 9.0) - curves[1][2] : 0.0);
+  }
+  add_run("half", 0, 0.0);
+
+  const auto data = load_experiment(store, "twins");
+  const auto pairs = data.indistinguishable_variants();
+  REQUIRE(pairs.size() == 1);
+  CHECK(pairs[0] == std::make_pair(std::string("twin_a"), std::string("twin_b")));
+
+  const auto has_note = [](const Table& t, const std::string& text) {
+    for (const auto& note : t.notes) {
+      if (note.find(text) != std::string::npos) return true;
+    }
+    return false;
+  };
+  const auto main = main_table(data, "twin_a");
+  CHECK(has_note(main, "twin_a and twin_b have identical validation losses"));
+  CHECK_FALSE(has_note(main, "other have identical"));
+  // The ablation rows (twin_a, other) do not hold both twins: no note there.
+  const auto ablation = ablation_table(data);
+  REQUIRE(ablation);
+  CHECK_FALSE(has_note(*ablation, "identical validation losses"));
 }

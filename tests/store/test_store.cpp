@@ -84,6 +84,22 @@ TEST_CASE("an old database is migrated forward and keeps its rows") {
   CHECK(store.bench_train().size() == 1);
 }
 
+TEST_CASE("a version-2 database gains bench_attention.extra_bytes; its rows read as unmeasured") {
+  auto path = fresh_db("migrate2");
+  fs::create_directories(fs::path(path).parent_path());
+  const auto& m = attnlab::store::schema_migrations();
+  raw_exec(path, m.at(0) + m.at(1) + "PRAGMA user_version = 2;" +
+                     "INSERT INTO bench_attention (plugin, seq, batch, heads, head_dim, dtype, "
+                     "fwd_ms, fwdbwd_ms, peak_bytes, gflops, device, created_at) VALUES "
+                     "('dense', 512, 1, 12, 64, 'fp32', 1.0, 3.0, 4096, 20.0, 'cpu', 'then');");
+  Store store(path);
+  CHECK(store.user_version() == attnlab::store::schema_version());
+  const auto rows = store.bench_attention();
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].peak_bytes == 4096);
+  CHECK(rows[0].extra_bytes == -1);
+}
+
 TEST_CASE("a database newer than the code is a clear error") {
   auto path = fresh_db("newer");
   { Store store(path); }
@@ -277,5 +293,9 @@ TEST_CASE("bench rows round-trip") {
   CHECK(rows[1].seq == 2048);
   CHECK(rows[0].fwdbwd_ms == 4.25);
   CHECK(rows[0].peak_bytes == 123456789);
+  CHECK(rows[0].extra_bytes == -1);  // not measured: stored as NULL
   CHECK_FALSE(rows[0].created_at.empty());
+  a.extra_bytes = 98765;
+  store.add_bench_attention(a);
+  CHECK(store.bench_attention().at(2).extra_bytes == 98765);
 }

@@ -44,6 +44,9 @@ struct BenchAttentionRecord {
   int64_t peak_bytes = 0;
   double gflops = 0;
   std::string device, created_at;  // created_at is filled by the store
+  // fwd+bwd peak resident memory above the inputs, parameters and runtime (what the op itself
+  // allocates; peak_bytes is the whole process); -1: not measured (rows of schema < 3).
+  int64_t extra_bytes = -1;
 };
 
 // One row of `attnlab bench` for a full training step.

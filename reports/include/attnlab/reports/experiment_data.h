@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "attnlab/store/store.h"
@@ -58,7 +59,16 @@ struct ExperimentData {
   // statistic uses.
   std::vector<double> final_val_losses(const std::string& variant) const;
   bool has_variant(const std::string& variant) const;
+  // Pairs of variants (in variant order) whose finished runs have the same seeds and, seed for
+  // seed, bit-identical val/loss curves: at this experiment's settings they compute the same
+  // model, so no table can tell them apart.
+  std::vector<std::pair<std::string, std::string>> indistinguishable_variants() const;
 };
+
+// One sentence on each pair of indistinguishable_variants with both variants in `among`
+// (empty: every pair), for a table's notes.
+std::vector<std::string> indistinguishable_notes(const ExperimentData& data,
+                                                 const std::vector<std::string>& among = {});
 
 // Reads the experiment; a name not in the store is a ReportError listing the ones that are.
 ExperimentData load_experiment(const store::Store& store, const std::string& experiment);
