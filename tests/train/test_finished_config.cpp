@@ -14,9 +14,7 @@ TEST_CASE("a finished run re-run with another config is refused; --restart repla
           "[train][config]") {
   TrainSetup setup;
   setup.dir = fresh_dir("finished_other_config");
-  const auto first = run_training(setup);
-  INFO(transcript(first));
-  REQUIRE(first.exit_code == 0);
+  run_training_ok(setup);
   const auto before = read_store(setup.db());
   REQUIRE(before.run.status == "finished");
   REQUIRE(before.run.seed == 0);
@@ -45,9 +43,7 @@ TEST_CASE("a finished run re-run with another config is refused; --restart repla
 
   // --restart trains the new config in its place.
   setup.flags = {"--restart"};
-  const auto replaced = run_training(setup);
-  INFO(transcript(replaced));
-  REQUIRE(replaced.exit_code == 0);
+  run_training_ok(setup);
   const auto after = read_store(setup.db());
   CHECK(after.run.status == "finished");
   CHECK(after.run.seed == 1);

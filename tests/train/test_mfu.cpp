@@ -46,9 +46,7 @@ TEST_CASE("train/mfu against a declared peak (train.peak_flops)", "[train][mfu]"
   TrainSetup setup;
   setup.dir = fresh_dir("mfu_declared");
   setup.overrides = {"train.peak_flops=2.5e9"};
-  const auto out = run_training(setup);
-  INFO(transcript(out));
-  REQUIRE(out.exit_code == 0);
+  const auto out = run_training_ok(setup);
   CHECK(out.out.find("peak FLOP/s: 2.5e+09 (declared)") != std::string::npos);
   CHECK(out.out.find("% |") != std::string::npos);  // "MFU x.x%" on the progress lines
   CHECK_FALSE(fs::exists(setup.dir / "peak_flops.json"));
@@ -59,9 +57,7 @@ TEST_CASE("train.peak_flops=0 probes the peak once and caches it beside the db",
   TrainSetup setup;
   setup.dir = fresh_dir("mfu_probe");
   setup.overrides = {"train.peak_flops=0"};
-  const auto first = run_training(setup);
-  INFO(transcript(first));
-  REQUIRE(first.exit_code == 0);
+  const auto first = run_training_ok(setup);
   CHECK(first.out.find("measuring a 2048^3 matmul probe") != std::string::npos);
   const auto cache_file = setup.dir / "peak_flops.json";
   REQUIRE(fs::exists(cache_file));
@@ -74,9 +70,7 @@ TEST_CASE("train.peak_flops=0 probes the peak once and caches it beside the db",
 
   // The next run (of another experiment, beside the same db) reads the cache, not probing again.
   setup.overrides.push_back("experiment.name=cached");
-  const auto second = run_training(setup);
-  INFO(transcript(second));
-  REQUIRE(second.exit_code == 0);
+  const auto second = run_training_ok(setup);
   CHECK(second.out.find("(cached in") != std::string::npos);
   CHECK(second.out.find("measuring") == std::string::npos);
 }

@@ -75,6 +75,13 @@ CliOutcome run_training(const TrainSetup& setup, CliRun run) {
   return run_cli(run);
 }
 
+CliOutcome run_training_ok(const TrainSetup& setup) {
+  auto outcome = run_training(setup);
+  INFO(transcript(outcome));
+  REQUIRE(outcome.exit_code == 0);
+  return outcome;
+}
+
 RunRecordings read_store(const fs::path& db) {
   store::Store s(db.string());
   const auto runs = s.runs("smoke");

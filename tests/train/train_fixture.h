@@ -39,6 +39,9 @@ fs::path fresh_dir(const std::string& name);
 // Runs `setup` with `run.args` replaced by setup.args().
 CliOutcome run_training(const TrainSetup& setup, CliRun run = {});
 
+// run_training that must succeed: fails the test with the transcript otherwise.
+CliOutcome run_training_ok(const TrainSetup& setup);
+
 // Per-step metrics and evals of the experiment's only run.
 struct RunRecordings {
   store::RunRecord run;
