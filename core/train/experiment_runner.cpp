@@ -12,6 +12,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <set>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -207,20 +208,24 @@ int run_experiment(const ExperimentRequest& request) {
     store::RunRecord run;
   };
   std::vector<Pending> todo;
-  // A finished run is never silently kept for, or overwritten by, another config.
+  // A finished run is never silently kept for, or overwritten by, another config: checked for
+  // every cell before any run is created; with --restart such runs are trained over.
   std::map<std::string, store::RunRecord> stored;
   for (auto& run : db.runs(experiment)) stored.emplace(run.name, std::move(run));
+  std::set<std::string> to_replace;
   for (const auto& cell : cells) {
     const auto it = stored.find(run_name(cell));
-    if (it == stored.end() || it->second.status != "finished" || request.restart) continue;
+    if (it == stored.end() || it->second.status != "finished") continue;
     const auto changes = config_changes(it->second.config_json, cell.tree);
-    if (!changes.empty()) {
+    if (changes.empty()) continue;
+    if (!request.restart) {
       throw std::runtime_error(
           request.db_path + ": run '" + experiment + "/" + it->first +
           "' finished with another config (" + changes +
           "); its results stay as they are. Give these runs their own experiment name "
           "(experiment.name=NAME) or, to replace that run, add --restart");
     }
+    to_replace.insert(it->first);
   }
   int n_finished = 0;
   for (auto& cell : cells) {
@@ -231,12 +236,11 @@ int run_experiment(const ExperimentRequest& request) {
     auto run = db.get_or_create_run(experiment, run_name(cell), variant, seed, config_json,
                                     config_yaml, overrides_json, code_version());
     if (run.status == "finished") {
-      if (!request.restart || config_changes(run.config_json, cell.tree).empty()) {
+      if (!to_replace.count(run.name)) {
         ++n_finished;
         continue;
       }
-      // --restart replaces a run of another config (a dry run only lists it)
-      if (!request.dry_run) db.set_run_status(run.id, "pending");
+      if (!request.dry_run) db.set_run_status(run.id, "pending");  // a dry run only lists it
       run.status = "finished, to be replaced";
     }
     if (request.restart) {  // the run starts over with this config: store what it runs

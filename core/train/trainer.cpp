@@ -13,6 +13,7 @@
 #include "attnlab/train/distributed_watchdog.h"
 #include "attnlab/train/lr_schedule.h"
 #include "attnlab/train/optimizer.h"
+#include "attnlab/train/peak_flops.h"
 
 namespace attnlab::train {
 
@@ -127,9 +128,12 @@ TrainResult Trainer::run() {
   model_->train();
   const auto t_start = Clock::now();
   const int64_t tokens_per_step = c.tokens_per_step(world_size);
-  // MFU per token/s: FLOPs per token over the peak of every device of the run.
-  const double mfu_per_token_s =
-      options_.peak_flops > 0 ? options_.flops_per_token / (options_.peak_flops * world_size) : 0.0;
+  // MFU of a step's tokens/s against the peak of every device of the run; absent without a peak.
+  const auto mfu = [&](double tokens_per_s) -> std::optional<double> {
+    if (!(options_.peak_flops > 0)) return std::nullopt;
+    return model_flops_utilisation(options_.flops_per_token, tokens_per_s,
+                                   options_.peak_flops * world_size);
+  };
   double tokens_per_s_sum = 0.0;
   int64_t timed_steps = 0;
 
@@ -205,7 +209,7 @@ TrainResult Trainer::run() {
                        {"train/tokens_per_s", tokens_per_s},
                        {"train/step_time_s", step_s},
                        {"train/tokens", static_cast<double>(progress.tokens_seen)}});
-      if (mfu_per_token_s > 0) sink_.log(step, {{"train/mfu", tokens_per_s * mfu_per_token_s}});
+      if (const auto u = mfu(tokens_per_s)) sink_.log(step, {{"train/mfu", *u}});
       result.final_train_loss = loss;
     }
     result.steps = step + 1;
@@ -222,14 +226,14 @@ TrainResult Trainer::run() {
     if (finite && (step == 0 || last || (step + 1) % c.log_every == 0)) {
       const double elapsed = seconds_since(t_start);
       const double eta = elapsed / (step + 1 - first_step) * (c.steps - step - 1);
-      char mfu[32] = "";
-      if (mfu_per_token_s > 0) {
-        std::snprintf(mfu, sizeof mfu, " | MFU %.1f%%", 100.0 * tokens_per_s * mfu_per_token_s);
+      char mfu_text[32] = "";
+      if (const auto u = mfu(tokens_per_s)) {
+        std::snprintf(mfu_text, sizeof mfu_text, " | MFU %.1f%%", 100.0 * *u);
       }
       std::printf("%sstep %lld/%lld | loss %.4f | lr %.2e | grad norm %.3f | %.0f tok/s%s | "
                   "%.3f s/step | eta %.0fs\n",
                   prefix, static_cast<long long>(step + 1), static_cast<long long>(c.steps), loss,
-                  lr, grad_norm, tokens_per_s, mfu, step_s, eta);
+                  lr, grad_norm, tokens_per_s, mfu_text, step_s, eta);
     }
     std::fflush(stdout);
     if (last || stop || (c.checkpoint_every > 0 && (step + 1) % c.checkpoint_every == 0)) {

@@ -137,12 +137,13 @@ std::vector<std::pair<std::string, std::string>> ExperimentData::indistinguishab
     }
     return out;
   };
+  std::vector<decltype(curves_by_seed(""))> curves;
+  for (const auto& variant : variants) curves.push_back(curves_by_seed(variant));
   std::vector<std::pair<std::string, std::string>> pairs;
   for (size_t a = 0; a < variants.size(); ++a) {
-    const auto curves_a = curves_by_seed(variants[a]);
-    if (curves_a.empty()) continue;
+    if (curves[a].empty()) continue;
     for (size_t b = a + 1; b < variants.size(); ++b) {
-      if (curves_by_seed(variants[b]) == curves_a) pairs.emplace_back(variants[a], variants[b]);
+      if (curves[b] == curves[a]) pairs.emplace_back(variants[a], variants[b]);
     }
   }
   return pairs;
