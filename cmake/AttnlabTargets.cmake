@@ -23,12 +23,13 @@ function(attnlab_use_torch_pch target)
   endif()
 endfunction()
 
-# attnlab_add_plugin(NAME SOURCES...): one attention variant as a MODULE library in build/plugins/.
+# attnlab_add_plugin(NAME SOURCES...): one attention variant as a MODULE library in build/plugins/,
+# compiled against attnlab_plugin_api only (the SDK root core/sdk/include, kernels, LibTorch).
 function(attnlab_add_plugin name)
   add_library(attnlab_plugin_${name} MODULE ${ARGN})
   set_target_properties(attnlab_plugin_${name} PROPERTIES
     OUTPUT_NAME ${name} PREFIX "libattnlab_"
     LIBRARY_OUTPUT_DIRECTORY ${ATTNLAB_PLUGIN_OUTPUT_DIR})
-  target_link_libraries(attnlab_plugin_${name} PRIVATE attnlab_kernels attnlab_plugin_api attnlab_warnings)
+  target_link_libraries(attnlab_plugin_${name} PRIVATE attnlab_plugin_api attnlab_warnings)
   attnlab_use_torch_pch(attnlab_plugin_${name})
 endfunction()

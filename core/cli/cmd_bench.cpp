@@ -1,24 +1,19 @@
 // attnlab bench: `attention` times attention plugins forward and forward+backward over a list
 // of sequence lengths and measures their peak memory; `train` measures full training steps of
-// a model preset per attention variant (tokens/s, step time, peak memory, MFU). Every
-// measurement runs in a fresh fork()ed process (attnlab/train/fresh_process.h), so each peak
-// is that measurement's own: the child makes freed blocks go back to the OS, resets the RSS
-// high-water mark after warm-up (/proc/self/clear_refs) and reports VmHWM. Rows also go to
-// the results store (bench_attention and bench_train tables).
+// a model preset per attention variant (tokens/s, step time, peak memory, MFU). This file
+// parses flags, prints tables and stores rows (bench_attention and bench_train tables); the
+// measuring lives in core/bench (each measurement in a fresh process: its peak is its own).
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <chrono>
-#include <cmath>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
 
-#include "attnlab/attention_variant.h"
+#include "attnlab/bench/attention_bench.h"
+#include "attnlab/bench/train_bench.h"
 #include "attnlab/plugin/registry.h"
 #include "attnlab/store/store.h"
-#include "attnlab/train/bench_train.h"
-#include "attnlab/train/fresh_process.h"
 #include "cli_common.h"
 #include "commands.h"
 
@@ -35,32 +30,6 @@ const char* kUsage =
     "--naive-dense adds a row for textbook dense attention that materialises the [B, H, T, T]\n"
     "scores (a baseline to compare the blocked kernels against; FLOPs counted as dense's).";
 
-// What one row measures: a plugin's variant, or (plugin == dense, naive) the textbook formula.
-struct Subject {
-  std::string name;
-  const plugin::LoadedPlugin* plugin;
-  bool naive = false;
-};
-
-// softmax(q kᵀ/√D + causal mask) v with the full score matrix, through plain autograd.
-torch::Tensor naive_dense(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
-  const int64_t group = q.size(1) / k.size(1), T = q.size(2);
-  auto s = torch::matmul(q, k.repeat_interleave(group, 1).transpose(-2, -1)) /
-           std::sqrt(double(q.size(3)));
-  s = s.masked_fill(torch::ones({T, T}, torch::kBool).triu(1), -INFINITY);
-  return torch::matmul(torch::softmax(s, -1), v.repeat_interleave(group, 1));
-}
-
-struct BenchShape {
-  int64_t batch, heads, kv_heads, head_dim;
-  torch::Dtype dtype;
-  int repeats;
-};
-
-struct Measurement {
-  double median_s = 0, peak_mib = 0, extra_mib = 0;
-};
-
 std::vector<std::string> split(const std::string& text) {
   std::vector<std::string> out;
   std::stringstream in(text);
@@ -68,59 +37,6 @@ std::vector<std::string> split(const std::string& text) {
     if (!item.empty()) out.push_back(item);
   }
   return out;
-}
-
-// Runs in the child: warm-up, reset the high-water mark, `repeats` timed steps.
-Measurement measure_here(const Subject& subject, int64_t T, const BenchShape& s, bool backward) {
-  train::release_freed_memory_to_os();
-  torch::manual_seed(0);
-  const attnlab_layer_dims dims{s.heads * s.head_dim, s.heads, s.kv_heads, s.head_dim, 1, 0};
-  auto variant = subject.plugin->create(dims, nlohmann::json::object());
-  variant->to(s.dtype);
-  const auto o = torch::TensorOptions().dtype(s.dtype).requires_grad(backward);
-  auto q = torch::randn({s.batch, s.heads, T, s.head_dim}, o);
-  auto k = torch::randn({s.batch, s.kv_heads, T, s.head_dim}, o);
-  auto v = torch::randn({s.batch, s.kv_heads, T, s.head_dim}, o);
-  const auto x = torch::randn({s.batch, T, dims.d_model}, torch::TensorOptions().dtype(s.dtype));
-  const auto dy =
-      torch::randn({s.batch, s.heads, T, s.head_dim}, torch::TensorOptions().dtype(s.dtype));
-  AttentionContext ctx;
-  ctx.x_BTC = &x;
-  const auto forward = [&] {
-    return subject.naive ? naive_dense(q, k, v) : variant->forward(q, k, v, ctx);
-  };
-  const auto step = [&] {
-    if (!backward) {
-      torch::NoGradGuard no_grad;
-      forward();
-      return;
-    }
-    forward().backward(dy);
-    for (auto* t : {&q, &k, &v}) t->mutable_grad() = torch::Tensor();
-    for (auto& p : variant->parameters()) p.mutable_grad() = torch::Tensor();
-  };
-  step();
-  train::reset_peak_rss();
-  const double base = train::rss_mib();
-  std::vector<double> times;
-  for (int r = 0; r < s.repeats; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    step();
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(times.begin(), times.end());
-  Measurement m;
-  m.median_s = times[times.size() / 2];
-  m.peak_mib = train::peak_rss_mib();
-  m.extra_mib = m.peak_mib - base;
-  return m;
-}
-
-// Measures in a fresh process (its own peak memory).
-Measurement measure(const Subject& subject, int64_t T, const BenchShape& s, bool backward) {
-  return train::run_in_fresh_process<Measurement>(
-      "bench: measuring " + subject.name + " at T=" + std::to_string(T),
-      [&] { return measure_here(subject, T, s, backward); });
 }
 
 torch::Dtype parse_dtype(const std::string& name) {
@@ -174,7 +90,7 @@ int bench_attention(const Args& args) {
   const auto parsed = parse_args("bench attention", kUsage, options, args);
   if (parsed.help) return 0;
   const auto& vm = parsed.vm;
-  BenchShape s{vm["batch"].as<int64_t>(),
+  bench::AttentionShape s{vm["batch"].as<int64_t>(),
                vm["heads"].as<int64_t>(),
                vm["kv-heads"].as<int64_t>(),
                vm["head-dim"].as<int64_t>(),
@@ -189,7 +105,7 @@ int bench_attention(const Args& args) {
   }
   const auto seqs = parse_seqs(vm["seq"].as<std::string>());
   plugin::PluginRegistry registry(plugin_dir(vm));
-  std::vector<Subject> subjects;
+  std::vector<bench::AttentionSubject> subjects;
   for (const auto& name : split(vm["plugins"].as<std::string>()))
     subjects.push_back({name, &registry.load(name)});
   if (subjects.empty() || seqs.empty())
@@ -211,23 +127,18 @@ int bench_attention(const Args& args) {
   for (const auto& subject : subjects) {
     for (const int64_t T : seqs) {
       std::cerr << "measuring " << subject.name << " T=" << T << " ...\n";
-      const Measurement fwd = measure(subject, T, s, false), both = measure(subject, T, s, true);
-      const attnlab_layer_dims dims{s.heads * s.head_dim, s.heads, s.kv_heads, s.head_dim, 1, 0};
-      const auto flops = subject.plugin->create(dims, nlohmann::json::object())->flops(T);
-      const double b = static_cast<double>(s.batch);
-      const double gflops_both = b * (flops.forward + flops.backward) / both.median_s / 1e9;
+      const auto r = bench::bench_attention_row(subject, T, s);
       std::cout << std::left << std::setw(14) << subject.name << std::right << std::setw(7) << T
-                << std::fixed << std::setprecision(1) << std::setw(11) << fwd.median_s * 1e3
-                << std::setw(10) << b * flops.forward / fwd.median_s / 1e9 << std::setw(11)
-                << fwd.extra_mib << std::setw(13) << both.median_s * 1e3 << std::setw(10)
-                << gflops_both << std::setw(11) << both.extra_mib << std::setw(11)
-                << both.peak_mib << "\n"
+                << std::fixed << std::setprecision(1) << std::setw(11) << r.fwd_ms << std::setw(10)
+                << r.fwd_gflops << std::setw(11) << r.fwd_extra_mib << std::setw(13) << r.fwdbwd_ms
+                << std::setw(10) << r.fwdbwd_gflops << std::setw(11) << r.fwdbwd_extra_mib
+                << std::setw(11) << r.peak_mib << "\n"
                 << std::flush;
       db.add_bench_attention({subject.name, T, s.batch, s.heads, s.head_dim,
-                              vm["dtype"].as<std::string>(), fwd.median_s * 1e3,
-                              both.median_s * 1e3,
-                              static_cast<int64_t>(both.peak_mib * 1024 * 1024), gflops_both,
-                              device, "", static_cast<int64_t>(std::max(0.0, both.extra_mib) * 1024 * 1024)});
+                              vm["dtype"].as<std::string>(), r.fwd_ms, r.fwdbwd_ms,
+                              static_cast<int64_t>(r.peak_mib * 1024 * 1024), r.fwdbwd_gflops,
+                              device, "",
+                              static_cast<int64_t>(std::max(0.0, r.fwdbwd_extra_mib) * 1024 * 1024)});
     }
   }
   std::cout << "rows added to " << db.path() << " (bench_attention)\n";
@@ -270,7 +181,7 @@ int bench_train(const Args& args) {
   const auto parsed = parse_args("bench train", kTrainUsage, options, args);
   if (parsed.help) return 0;
   const auto& vm = parsed.vm;
-  train::BenchTrainOptions o;
+  bench::BenchTrainOptions o;
   o.presets = split(vm["preset"].as<std::string>());
   o.variants = split(vm["plugins"].as<std::string>());
   o.seq_lens = parse_seqs(vm["seq"].as<std::string>());
@@ -294,13 +205,13 @@ int bench_train(const Args& args) {
   if (o.batch < 1 || o.steps < 1 || o.warmup < 0 || o.threads < 0)
     throw UsageError("--batch and --steps must be >= 1, --warmup and --threads >= 0");
 
-  plugin::PluginRegistry registry(plugin_dir(vm));
   store::Store db(vm["db"].as<std::string>());
-  const auto rows = train::bench_train(o, registry, std::cerr);
+  const auto rows =
+      bench::bench_train(o, std::make_shared<plugin::PluginRegistry>(plugin_dir(vm)), std::cerr);
   std::cout << "train bench: full steps (fwd+bwd+clip+AdamW), fp32, random tokens, median of "
             << o.steps << " steps after " << o.warmup
             << " warm-up; peak = VmHWM of a fresh process per row\n\n";
-  train::print_bench_train_table(std::cout, rows);
+  bench::print_bench_train_table(std::cout, rows);
   for (const auto& r : rows) {
     db.add_bench_train({r.preset, r.variant, r.seq, r.batch, r.m.tokens_per_s, r.m.step_s * 1e3,
                         static_cast<int64_t>(r.m.peak_mib * 1024 * 1024), r.mfu,

@@ -1,5 +1,6 @@
 // attnlab config: `show` composes an experiment (defaults, overrides, sweeps, matrix) and
-// prints each cell's resolved, validated YAML or the list of cells; `schema` prints every key
+// prints each cell's resolved, validated YAML or the list of cells, then the plan and the
+// checks `attnlab run` runs before training; `schema` prints every key
 // the config accepts, with type, default, range or choices and description.
 #include <cmath>
 #include <iomanip>
@@ -8,7 +9,10 @@
 #include "attnlab/config/config.h"
 #include "attnlab/config/schema.h"
 #include "attnlab/config/yaml_writer.h"
-#include "attnlab/schemas.h"
+#include "attnlab/plugin/registry.h"
+#include "attnlab/run/plan.h"
+#include "attnlab/spec/product_schemas.h"
+#include "attnlab/spec/run_spec.h"
 #include "cli_common.h"
 #include "commands.h"
 
@@ -95,31 +99,30 @@ int show_schema(const cfg::SchemaRegistry& registry) {
   return 0;
 }
 
-int show_configs(const std::string& experiment, const std::vector<std::string>& overrides,
-                 bool matrix, const std::filesystem::path& config_dir,
-                 const cfg::SchemaRegistry& registry) {
-  cfg::ComposeOptions options;
-  options.search_path = {config_dir};
-  options.schema = &registry;
-  const auto file = cfg::resolve_experiment_path(experiment, options);
-  auto cells = cfg::compose_experiment(file, overrides, options);
-  for (auto& cell : cells) registry.validate(cell);
+// Prints the cells (or, with --matrix, their names and overrides) on stdout and the plan on
+// stderr, then runs the checks `attnlab run` runs before training: a config this machine
+// cannot train fails here with the same message.
+int show_configs(const spec::SpecRequest& request, bool matrix,
+                 const std::filesystem::path& plugin_dir) {
+  const auto specs =
+      spec::build_run_specs(request, std::make_shared<plugin::PluginRegistry>(plugin_dir));
   if (matrix) {
     json list = json::array();
-    for (const auto& cell : cells)
-      list.push_back({{"cell", cell.cell_name}, {"overrides", cell.overrides}});
-    std::cout << "# " << cells.at(0).experiment << ": " << cells.size() << " cell(s) from "
-              << file.string() << "\n"
+    for (const auto& s : specs) list.push_back({{"cell", s.run_name}, {"overrides", s.cell.overrides}});
+    std::cout << "# " << specs.at(0).experiment << ": " << specs.size() << " cell(s) from "
+              << specs.at(0).cell.source_file.string() << "\n"
               << cfg::to_yaml(list);
-    return 0;
   }
-  for (size_t i = 0; i < cells.size(); ++i) {
-    if (cells.size() > 1) {
-      std::cout << (i ? "---\n" : "") << "# cell " << i + 1 << "/" << cells.size() << ": "
-                << cells[i].cell_name << "\n";
+  for (size_t i = 0; i < specs.size() && !matrix; ++i) {
+    if (specs.size() > 1) {
+      std::cout << (i ? "---\n" : "") << "# cell " << i + 1 << "/" << specs.size() << ": "
+                << specs[i].run_name << "\n";
     }
-    std::cout << cfg::to_yaml(cells[i].tree);
+    std::cout << cfg::to_yaml(specs[i].cell.tree);
   }
+  std::cout << std::flush;
+  run::print_plan(std::cerr, specs, 1);
+  spec::check_runnable(specs);
   return 0;
 }
 
@@ -152,13 +155,12 @@ int cmd_config(const Args& args) {
     if (pos.size() > 1)
       throw UsageError("'config schema' takes no arguments, got '" + pos[1] + "'");
     if (matrix) throw UsageError("--matrix belongs to 'config show'");
-    return show_schema(build_schema_registry(plugin_dir));
+    return show_schema(spec::build_schema_registry(plugin_dir));
   }
   if (pos[0] == "show") {
     if (pos.size() < 2)
       throw UsageError("'config show' needs an experiment (a .yaml path or a name)");
-    return show_configs(pos[1], {pos.begin() + 2, pos.end()}, matrix, config_dir,
-                        build_schema_registry(plugin_dir));
+    return show_configs({pos[1], {pos.begin() + 2, pos.end()}, {config_dir}}, matrix, plugin_dir);
   }
   throw UsageError("unknown subcommand '" + pos[0] + "'; expected 'show' or 'schema'");
 }

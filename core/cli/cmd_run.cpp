@@ -1,9 +1,10 @@
 // attnlab run EXPERIMENT [overrides...]: the ablation matrix, skipping finished runs; with
 // --nproc-per-node or --devices/--per-run it launches data-parallel worker processes.
+#include <algorithm>
 #include <thread>
 
-#include "attnlab/train/distributed_launch.h"
-#include "attnlab/train/experiment_runner.h"
+#include "attnlab/dist/launch.h"
+#include "attnlab/run/experiment_runner.h"
 #include "cli_common.h"
 #include "commands.h"
 
@@ -19,7 +20,9 @@ po::options_description experiment_options() {
        "extra directory searched for config groups and experiments (repeatable)")
       ("plugin-dir", po::value<std::string>()->default_value(default_plugin_dir().string()),
        "directory holding libattnlab_<variant>.so plugins")
-      ("dry-run", po::bool_switch(), "list the matrix cells and their status; train nothing")
+      ("dry-run", po::bool_switch(),
+       "print each cell's run name, parameters, FLOPs/token, tokens/step, total FLOPs and status, "
+       "then run every check a real run makes; writes nothing, trains nothing")
       ("restart", po::bool_switch(),
        "start unfinished runs over instead of resuming them from their latest checkpoint, and "
        "replace finished runs whose config changed (without it, a changed config of a finished "
@@ -54,14 +57,14 @@ bool is_launcher_flag(const std::string& arg, bool* takes_value) {
 }
 
 int launch(const ParsedArgs& parsed, const Args& args, const std::string& command) {
-  if (auto env = train::parse_dist_env_from_process()) {
+  if (auto env = dist::parse_dist_env_from_process()) {
     throw UsageError("this process is already rank " + std::to_string(env->rank) + " of a " +
                      env->source + " launch (WORLD_SIZE or SLURM_NTASKS is set); drop "
                      "--nproc-per-node/--devices, the launcher started the ranks");
   }
-  train::LaunchRequest request;
+  dist::LaunchRequest request;
   try {
-    request.plan = train::plan_launch(parsed.vm["nproc-per-node"].as<int>(),
+    request.plan = dist::plan_launch(parsed.vm["nproc-per-node"].as<int>(),
                                       parsed.vm["devices"].as<std::string>(),
                                       parsed.vm["per-run"].as<int>(),
                                       static_cast<int>(std::thread::hardware_concurrency()));
@@ -80,21 +83,22 @@ int launch(const ParsedArgs& parsed, const Args& args, const std::string& comman
   }
   const auto db_path = parsed.vm["db"].as<std::string>();
   request.on_group_failed = [db_path](const std::vector<pid_t>& pids, const std::string& why) {
-    train::mark_runs_of_dead_workers(db_path, pids, why);
+    run::mark_runs_of_dead_workers(db_path, pids, why);
   };
-  return train::launch_workers(request);
+  return dist::launch_workers(request);
 }
 
-train::ExperimentRequest make_request(const ParsedArgs& parsed, const std::string& command) {
+run::ExperimentRequest make_request(const ParsedArgs& parsed, const std::string& command) {
   if (parsed.positional.empty()) {
     throw UsageError("missing EXPERIMENT (a YAML file such as experiments/smoke.yaml, or its name)");
   }
-  train::ExperimentRequest r;
+  run::ExperimentRequest r;
   r.experiment = parsed.positional.front();
   r.overrides.assign(parsed.positional.begin() + 1, parsed.positional.end());
   r.db_path = parsed.vm["db"].as<std::string>();
   r.plugin_dir = parsed.vm["plugin-dir"].as<std::string>();
   r.dry_run = parsed.vm["dry-run"].as<bool>();
+  r.plan_world_size = std::max(1, parsed.vm["nproc-per-node"].as<int>());
   r.restart = parsed.vm["restart"].as<bool>();
   r.config_dirs.push_back(default_experiments_dir());
   if (parsed.vm.count("config-dir")) {
@@ -103,7 +107,7 @@ train::ExperimentRequest make_request(const ParsedArgs& parsed, const std::strin
     }
   }
   r.single_run = command == "train";
-  r.dist = train::parse_dist_env_from_process();
+  r.dist = dist::parse_dist_env_from_process();
   return r;
 }
 
@@ -115,7 +119,7 @@ int run_command(const Args& args, const std::string& command, const std::string&
                         parsed.vm["per-run"].as<int>() != 1 ||
                         parsed.vm["master-port"].as<int>() != 0;
   if (launcher && !parsed.vm["dry-run"].as<bool>()) return launch(parsed, args, command);
-  return train::run_experiment(make_request(parsed, command));
+  return run::run_experiment(make_request(parsed, command));
 }
 
 }  // namespace

@@ -185,6 +185,7 @@ std::vector<ResolvedConfig> compose_experiment(const fs::path& experiment_file,
     resolved.origins = std::move(cfg.origins);
     resolved.overrides = cell.texts;
     resolved.cell_name = cell.name;
+    for (const auto& m : matrix) resolved.matrix_keys.push_back(m.key);
     resolved.source_file = experiment_file;
     configs.push_back(std::move(resolved));
   }

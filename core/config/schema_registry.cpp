@@ -89,7 +89,7 @@ class KeyIndex {
           key, config.origin_of(key),
           "unknown key" +
               (close.empty() ? "" : "; did you mean '" + join_dotted(path, close) + "'?") +
-              (names.empty() ? ""
+              (names.empty() ? (path.empty() ? "" : " (" + path + " accepts no keys)")
                              : " (known keys" + std::string(path.empty() ? "" : " in " + path) +
                                    ": " + join_list(names) + ")"));
     }
@@ -214,7 +214,36 @@ void check_section(const SectionSchema& section, ResolvedConfig& config) {
   }
 }
 
+// Checks the section at `section.path` of `config` on its own: a map there (if present), no
+// undeclared keys below it unless the section is open, then its declared keys.
+void check_section_at_path(const SectionSchema& section, ResolvedConfig& config) {
+  KeyIndex index;
+  index.add(section);
+  if (const json* node = find_path(config.tree, split_dotted(section.path)); node) {
+    if (!node->is_object()) {
+      throw ConfigError(section.path, config.origin_of(section.path),
+                        "must be a map, got " + describe(*node));
+    }
+    if (!section.open) index.check(config, *node, section.path);
+  }
+  check_section(section, config);
+}
+
 }  // namespace
+
+json validate_section(const SectionSchema& section, const json& values) {
+  const auto path = split_dotted(section.path);
+  ResolvedConfig config;
+  config.tree = json::object();
+  if (!values.is_null()) {
+    json* node = &config.tree;
+    for (const auto& part : path) node = &(*node)[part];
+    *node = values;
+  }
+  check_section_at_path(section, config);
+  const json* out = find_path(config.tree, path);
+  return out ? *out : json::object();
+}
 
 void SchemaRegistry::add(SectionSchema section) { static_.push_back(std::move(section)); }
 
@@ -236,15 +265,7 @@ void SchemaRegistry::validate(ResolvedConfig& config) const {
   for (const auto& [path, make] : dynamic_) {
     SectionSchema section = make(config);
     section.path = path;
-    KeyIndex dynamic_index;
-    dynamic_index.add(section);
-    if (const json* node = find_path(config.tree, split_dotted(path)); node) {
-      if (!node->is_object()) {
-        throw ConfigError(path, config.origin_of(path), "must be a map, got " + describe(*node));
-      }
-      if (!section.open) dynamic_index.check(config, *node, path);
-    }
-    check_section(section, config);
+    check_section_at_path(section, config);
   }
 }
 

@@ -3,34 +3,14 @@
 
 #include <glob.h>
 
-#include <algorithm>
 #include <iostream>
-#include <numeric>
 
 #include "token_stream.h"
+#include "window_order.h"
 
 namespace attnlab::data {
 
 namespace {
-
-// splitmix64: a tiny, fully specified generator, so a seed gives the same batches with any
-// compiler and standard library (std:: distributions are implementation-defined).
-struct SplitMix64 {
-  uint64_t state;
-  uint64_t next() {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  uint64_t below(uint64_t n) {  // uniform in [0, n), by rejection
-    const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-    uint64_t x;
-    do x = next();
-    while (x >= limit);
-    return x % n;
-  }
-};
 
 void check_shape(const LoaderOptions& o) {
   if (o.batch_size <= 0 || o.seq_len <= 0)
@@ -76,6 +56,11 @@ TokenLoader::TokenLoader(const LoaderOptions& options) : options_(options) {
   train_begin_ = options_.val_files.empty() ? options_.val_tokens : 0;
   const uint64_t available = stream_->size() > train_begin_ ? stream_->size() - train_begin_ : 0;
   n_windows_ = available > T ? (available - 1) / T : 0;
+  if (n_windows_ > kMaxWindows)
+    throw DataError("data.train_files: " + stream_->describe() + " give " +
+                    std::to_string(n_windows_) + " windows of " + std::to_string(T) +
+                    " tokens, more than the " + std::to_string(kMaxWindows) +
+                    " an epoch's order can hold; raise train.seq_len or list fewer shards");
   batches_per_epoch_ = n_windows_ / rows_per_batch;
   if (batches_per_epoch_ == 0) {
     throw DataError("data.train_files: " + stream_->describe() +
@@ -94,11 +79,7 @@ TokenLoader::~TokenLoader() = default;
 
 void TokenLoader::start_epoch(uint64_t epoch) {
   if (permutation_epoch_ == epoch) return;
-  permutation_.resize(n_windows_);
-  std::iota(permutation_.begin(), permutation_.end(), uint64_t{0});
-  SplitMix64 rng{options_.seed * 0x9E3779B97F4A7C15ull ^ (epoch + 1) * 0xD1B54A32D192ED03ull};
-  for (uint64_t i = n_windows_ - 1; i > 0; --i)
-    std::swap(permutation_[i], permutation_[rng.below(i + 1)]);
+  permutation_ = window_order(n_windows_, options_.order_seed, epoch);
   permutation_epoch_ = epoch;
 }
 

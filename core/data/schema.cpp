@@ -30,6 +30,10 @@ SectionSchema data_schema() {
   key("val_tokens", ValueType::Int, 32768,
       "validation token budget read from the start of val_files (0: no validation)")
       ->min = 0;
+  auto* order_seed = key("order_seed", ValueType::Int, -1,
+                         "seed of the order in which training windows are read; -1 follows `seed`");
+  order_seed->min = -1;
+  order_seed->max = 4294967295.0;
   auto* vocab = key("vocab_size", ValueType::Int, 50257,
                     "the tokenizer's vocabulary size (GPT-2 50257, Qwen3 151669); a token id at "
                     "or above it in a shard is an error");

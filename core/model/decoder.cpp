@@ -49,6 +49,27 @@ void DecoderImpl::reset_parameters() {
   }
 }
 
+double DecoderImpl::attention_flops(int64_t T) const {
+  double total = 0.0;
+  for (const auto& module : *blocks) {
+    const auto f = module->as<BlockImpl>()->attn->variant->flops(T);
+    total += f.forward + f.backward;
+  }
+  return total;
+}
+
+std::vector<std::vector<double>> DecoderImpl::gate_activations() const {
+  std::vector<std::vector<double>> mean_LH;
+  for (const auto& module : *blocks) {
+    const auto gate_BTH = module->as<BlockImpl>()->attn->variant->last_gate_BTH();
+    if (!gate_BTH.defined()) return {};
+    const auto mean_H = gate_BTH.to(torch::kFloat64).mean(std::vector<int64_t>{0, 1}).contiguous();
+    const double* first = mean_H.data_ptr<double>();
+    mean_LH.emplace_back(first, first + mean_H.numel());
+  }
+  return mean_LH;
+}
+
 torch::Tensor DecoderImpl::hidden(const torch::Tensor& idx_BT) {
   auto x_BTC = embed(idx_BT);
   for (const auto& module : *blocks) x_BTC = module->as<BlockImpl>()->forward(x_BTC);

@@ -17,7 +17,11 @@ std::string where(const LoadedPlugin& plugin) {
 }  // namespace
 
 nlohmann::json LoadedPlugin::complete_options(const nlohmann::json& options) const {
-  return plugin::complete_options(this->options, options, where(*this));
+  try {
+    return config::validate_section(options_schema(*this), options);
+  } catch (const config::ConfigError& e) {
+    throw PluginError(where(*this) + ": " + e.key() + ": " + e.message());
+  }
 }
 
 std::shared_ptr<AttentionVariant> LoadedPlugin::create(const attnlab_layer_dims& dims,
@@ -78,11 +82,7 @@ const LoadedPlugin& PluginRegistry::load_path(const std::filesystem::path& path)
 }
 
 config::SectionSchema options_schema(const LoadedPlugin& plugin) {
-  config::SectionSchema section;
-  section.path = "attention.options";
-  section.owner = "plugin " + plugin.name;
-  section.keys = plugin.options;
-  return section;
+  return options_section(plugin.name, plugin.options);
 }
 
 }  // namespace attnlab::plugin

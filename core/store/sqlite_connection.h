@@ -40,7 +40,8 @@ class Statement {
 
 class Connection {
  public:
-  explicit Connection(const std::string& path);  // opens (creating) the file
+  // Opens (creating) the file; read_only: opens an existing file without ever writing it.
+  explicit Connection(const std::string& path, bool read_only = false);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

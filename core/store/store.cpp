@@ -4,6 +4,8 @@
 #include "attnlab/store/store.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <filesystem>
 
 #include "json_check.h"
@@ -57,6 +59,13 @@ void create_parent_directory(const std::string& path) {
   }
 }
 
+StoreError newer_schema_error(const std::string& path, int version) {
+  return StoreError(path + ": schema version " + std::to_string(version) +
+                    " is newer than this attnlab build knows (" +
+                    std::to_string(schema_version()) +
+                    "); rebuild attnlab from a newer checkout or pass another --db");
+}
+
 }  // namespace
 
 bool is_valid_run_status(const std::string& status) {
@@ -75,10 +84,7 @@ Store::Store(const std::string& path) : path_(path) {
     Transaction tx(*db_);  // re-read under the write lock: another process may have migrated
     int version = user_version();
     if (version > schema_version()) {
-      throw StoreError(path_ + ": schema version " + std::to_string(version) +
-                       " is newer than this attnlab build knows (" +
-                       std::to_string(schema_version()) +
-                       "); rebuild attnlab from a newer checkout or pass another --db");
+      throw newer_schema_error(path_, version);
     }
     if (version == schema_version()) {
       tx.commit();
@@ -87,6 +93,13 @@ Store::Store(const std::string& path) : path_(path) {
     db_->exec(migrations[static_cast<size_t>(version)]);
     db_->exec("PRAGMA user_version = " + std::to_string(version + 1));
     tx.commit();
+  }
+}
+
+Store::Store(const std::string& path, ReadOnly) : path_(path) {
+  db_ = std::make_unique<detail::Connection>(path, /*read_only=*/true);
+  if (user_version() > schema_version()) {
+    throw newer_schema_error(path_, user_version());
   }
 }
 
@@ -198,6 +211,15 @@ void Store::heartbeat(int64_t run_id) {
   Statement s(*db_, std::string("UPDATE runs SET heartbeat_at = ") + kNow + " WHERE id = ?1");
   s.bind(1, run_id).run();
   if (db_->changes() != 1) throw StoreError(path_ + ": no run with id " + std::to_string(run_id));
+}
+
+double Store::heartbeat_age_s(int64_t run_id) const {
+  Statement s(*db_,
+              "SELECT (julianday('now') - julianday(heartbeat_at)) * 86400.0 FROM runs WHERE id = ?1");
+  s.bind(1, run_id);
+  if (!s.step()) throw StoreError(path_ + ": no run with id " + std::to_string(run_id));
+  const double age = s.column_double(0);
+  return std::isnan(age) ? std::numeric_limits<double>::infinity() : age;
 }
 
 RunRecord Store::run(int64_t run_id) const {

@@ -1,5 +1,7 @@
 // The ablation table (the seed paper's Table 1 layout): rows declared in the experiment config
-// as report.ablation_rows = [{label, variant}, ...], Δ against the first row (the full model).
+// as report.ablation_rows = [{label, variant}, ...] (or {label, arm}), each naming an arm, Δ
+// against the first row (the full model).
+#include "attnlab/reports/arms.h"
 #include "attnlab/reports/tables.h"
 #include "cells.h"
 
@@ -8,23 +10,37 @@ namespace attnlab::reports {
 namespace {
 
 struct AblationRow {
-  std::string label, variant;
+  std::string label, arm;
 };
 
+// The row's arm reference: its `variant` or `arm` key (one of the two, a string).
+std::string arm_key(const nlohmann::json& row) {
+  const bool variant = row.contains("variant"), arm = row.contains("arm");
+  if (variant == arm) return "";
+  const char* key = variant ? "variant" : "arm";
+  return row[key].is_string() ? key : "";
+}
+
 std::vector<AblationRow> parse_rows(const ExperimentData& data, const nlohmann::json& rows) {
-  const std::string where = "experiment '" + data.name + "': report.ablation_rows";
+  const std::string where = "report.ablation_rows";
   if (!rows.is_array() || rows.empty()) {
-    throw ReportError(where + " must be a non-empty list of {label, variant}, got " + rows.dump());
+    throw ReportError("experiment '" + data.name + "': " + where +
+                      " must be a non-empty list of {label, variant}, got " + rows.dump());
   }
   std::vector<AblationRow> out;
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto& row = rows[i];
-    if (!row.is_object() || !row.contains("label") || !row.contains("variant") ||
-        !row["label"].is_string() || !row["variant"].is_string()) {
-      throw ReportError(where + "[" + std::to_string(i) +
-                        "] needs string keys 'label' and 'variant', got " + row.dump());
+    const std::string entry = where + "[" + std::to_string(i) + "]";
+    const std::string key = row.is_object() ? arm_key(row) : "";
+    if (key.empty() || !row.contains("label") || !row["label"].is_string()) {
+      throw ReportError("experiment '" + data.name + "': " + entry +
+                        " needs string keys 'label' and 'variant' (or 'arm' instead of "
+                        "'variant'), got " +
+                        row.dump());
     }
-    out.push_back({row["label"].get<std::string>(), row["variant"].get<std::string>()});
+    const std::string reference = row[key].get<std::string>();
+    out.push_back(
+        {row["label"].get<std::string>(), resolve_arm(data, reference, entry + "." + key).name});
   }
   return out;
 }
@@ -37,20 +53,20 @@ std::optional<Table> ablation_table(const ExperimentData& data) {
   }
   const auto rows = parse_rows(data, data.report_config["ablation_rows"]);
   const auto& full = rows.front();
-  const auto reference = data.final_val_losses(full.variant);
+  const auto reference = data.final_val_losses(full.arm);
 
   Table table;
   table.id = "ablation";
   table.title = "Ablation: contribution of each component";
   table.header = {
-      "Configuration", "Variant", "n", "Val loss (mean ± std)", "Δ vs " + full.label + " [95% CI]",
+      "Configuration", "Arm", "n", "Val loss (mean ± std)", "Δ vs " + full.label + " [95% CI]",
       "p (Welch)"};
-  table.data_header = {"label", "variant", "n", "val_loss_mean", "val_loss_std"};
+  table.data_header = {"label", "arm", "n", "val_loss_mean", "val_loss_std"};
   table.data_header.insert(table.data_header.end(), cells::kComparisonHeader.begin(),
                            cells::kComparisonHeader.end());
   std::vector<std::optional<double>> means;
   for (size_t i = 0; i < rows.size(); ++i) {
-    const auto losses = data.final_val_losses(rows[i].variant);
+    const auto losses = data.final_val_losses(rows[i].arm);
     cells::Comparison c;
     if (i == 0) {
       c.delta.text = "reference";
@@ -59,21 +75,18 @@ std::optional<Table> ablation_table(const ExperimentData& data) {
     } else {
       c = cells::compare(losses, reference);
     }
-    std::string loss_text = cells::mean_std(losses, 4);
-    if (losses.empty()) {
-      loss_text =
-          data.has_variant(rows[i].variant)
-              ? "no finished runs (" + cells::status_summary(data.runs_of(rows[i].variant)) + ")"
-              : "no runs of this variant";
-    }
+    const std::string loss_text =
+        losses.empty()
+            ? "no finished runs (" + cells::status_summary(data.runs_of(rows[i].arm)) + ")"
+            : cells::mean_std(losses, 4);
     table.rows.push_back({{rows[i].label},
-                          {rows[i].variant},
+                          {rows[i].arm},
                           {std::to_string(losses.size())},
                           {loss_text},
                           c.delta,
                           c.p});
     std::vector<std::string> row = {
-        rows[i].label, rows[i].variant, std::to_string(losses.size()),
+        rows[i].label, rows[i].arm, std::to_string(losses.size()),
         cells::raw(losses.empty() ? std::nullopt : std::optional(mean(losses))),
         cells::raw(sample_std(losses))};
     row.insert(row.end(), c.data.begin(), c.data.end());
@@ -83,9 +96,9 @@ std::optional<Table> ablation_table(const ExperimentData& data) {
   cells::bold_best(table, 3, means, /*lower_is_better=*/true);
   table.notes.push_back("Rows from the experiment's report.ablation_rows. Δ = mean(row) − mean(" +
                         full.label + "), 95% Welch CI; p ≥ 0.05 marked not significant.");
-  std::vector<std::string> row_variants;
-  for (const auto& row : rows) row_variants.push_back(row.variant);
-  for (auto& note : indistinguishable_notes(data, row_variants)) {
+  std::vector<std::string> row_arms;
+  for (const auto& row : rows) row_arms.push_back(row.arm);
+  for (auto& note : indistinguishable_notes(data, row_arms)) {
     table.notes.push_back(std::move(note));
   }
   return table;

@@ -36,6 +36,8 @@ std::string bytes(double value) {
   return fixed(value / (1024.0 * 1024), 1) + " MiB";
 }
 
+std::string percent(double fraction) { return fixed(100.0 * fraction, 1) + "%"; }
+
 std::string raw(std::optional<double> value) {
   if (!value || std::isnan(*value)) return "";
   char buf[64];

@@ -17,6 +17,7 @@ std::string signed_fixed(double value, int decimals);  // "+0.0123", "-0.0100"
 std::string p_value(double p);                         // "0.012", "<0.001"
 std::string count(double value);                       // "12.3M", "1.2B", "950"
 std::string bytes(double value);                       // "1.23 GiB", "512.0 MiB"
+std::string percent(double fraction);                  // 0.1234 -> "12.3%"
 std::string raw(std::optional<double> value);          // CSV: "%.10g" or ""
 
 // "2 finished, 1 running": the runs of a variant by status, in lifecycle order.

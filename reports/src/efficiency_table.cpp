@@ -1,9 +1,10 @@
-// The training-efficiency table: memory, throughput, step time, size, compute, and how fast
-// each variant reaches the baseline's final val loss (in steps and tokens, and as a ratio).
+// The training-efficiency table: memory, throughput, MFU, step time, size, compute, and how
+// fast each arm reaches the baseline's final val loss (in steps and tokens, and as a ratio).
 #include <algorithm>
 #include <cmath>
 
 #include "attnlab/reports/tables.h"
+#include "attnlab/train/metric_names.h"
 #include "cells.h"
 
 namespace attnlab::reports {
@@ -65,21 +66,23 @@ Table efficiency_table(const ExperimentData& data, const std::string& baseline) 
   Table table;
   table.id = "efficiency";
   table.title = "Training efficiency";
-  table.header = {"Variant",
+  table.header = {"Arm",
                   "n",
                   "Peak memory",
                   "Tokens/s (mean ± std)",
+                  "MFU",
                   "Step time (ms)",
                   "Params",
                   "FLOPs/token",
                   "Steps to baseline loss",
                   "Tokens to baseline loss",
                   "vs " + baseline};
-  table.data_header = {"variant",
+  table.data_header = {"arm",
                        "n",
                        "peak_memory_bytes",
                        "tokens_per_s_mean",
                        "tokens_per_s_std",
+                       "mfu_mean",
                        "step_time_ms",
                        "n_params",
                        "flops_per_token",
@@ -99,18 +102,15 @@ Table efficiency_table(const ExperimentData& data, const std::string& baseline) 
   const std::optional<double> baseline_steps = mean_of(collect(
       baseline_runs, [](const RunData& r) { return std::optional<double>(r.final_val_step); }));
 
-  std::vector<std::string> order = data.variants;
-  auto it = std::find(order.begin(), order.end(), baseline);
-  if (it != order.end()) std::rotate(order.begin(), it, it + 1);
-
-  std::vector<std::optional<double>> memory, throughput, step_ms, steps_needed;
-  for (const auto& variant : order) {
+  std::vector<std::optional<double>> memory, throughput, utilisation, step_ms, steps_needed;
+  for (const auto& arm : arms_baseline_first(data, baseline)) {
     std::vector<const RunData*> runs;
-    for (const auto* run : data.runs_of(variant)) {
+    for (const auto* run : data.runs_of(arm)) {
       if (run->finished()) runs.push_back(run);
     }
     const auto mem = mean_of(collect(runs, [](const RunData& r) { return r.peak_memory_bytes; }));
     const auto tps = collect(runs, [](const RunData& r) { return r.mean_tokens_per_s; });
+    const auto mfu = mean_of(collect(runs, [](const RunData& r) { return r.mfu_mean; }));
     const auto ms = mean_of(collect(runs, [](const RunData& r) {
       return r.median_step_time_s ? std::optional(*r.median_step_time_s * 1e3) : std::nullopt;
     }));
@@ -124,8 +124,8 @@ Table efficiency_table(const ExperimentData& data, const std::string& baseline) 
       for (const auto* run : runs) {
         if (!run->final_val_loss) continue;
         ++with_loss;
-        std::optional<double> s = variant == baseline ? std::optional<double>(run->final_val_step)
-                                                      : steps_to_reach(run->val_loss, *target);
+        std::optional<double> s = arm == baseline ? std::optional<double>(run->final_val_step)
+                                                  : steps_to_reach(run->val_loss, *target);
         if (!s) continue;
         steps.push_back(*s);
         if (auto t = value_at_step(run->tokens, *s)) tokens.push_back(*t);
@@ -140,16 +140,17 @@ Table efficiency_table(const ExperimentData& data, const std::string& baseline) 
                                             : std::nullopt;
     std::string steps_text = cells::kNone, ratio_cell = cells::kNone;
     if (mean_steps) steps_text = cells::fixed(*mean_steps, 0);
-    if (ratio) ratio_cell = variant == baseline ? "1.00× (baseline)" : ratio_text(*ratio);
+    if (ratio) ratio_cell = arm == baseline ? "1.00× (baseline)" : ratio_text(*ratio);
     if (target && with_loss > 0 && !all_reached) {
       steps_text = ratio_cell = "not reached by " + std::to_string(with_loss - steps.size()) +
                                 " of " + std::to_string(with_loss) + " seeds";
     }
 
-    table.rows.push_back({{variant},
+    table.rows.push_back({{arm},
                           {std::to_string(runs.size())},
                           {text_or_none(mem, cells::bytes)},
                           {cells::mean_std(tps, 0)},
+                          {mfu ? cells::percent(*mfu) : "n/a"},
                           {ms ? cells::fixed(*ms, 1) : cells::kNone},
                           {text_or_none(params, cells::count)},
                           {text_or_none(flops, cells::count)},
@@ -157,24 +158,30 @@ Table efficiency_table(const ExperimentData& data, const std::string& baseline) 
                           {text_or_none(mean_tokens, cells::count)},
                           {ratio_cell}});
     table.data_rows.push_back(
-        {variant, std::to_string(runs.size()), cells::raw(mem), cells::raw(mean_of(tps)),
-         cells::raw(sample_std(tps)), cells::raw(ms), cells::raw(params), cells::raw(flops),
-         cells::raw(target), cells::raw(mean_steps), cells::raw(mean_tokens), cells::raw(ratio),
-         std::to_string(steps.size()) + "/" + std::to_string(with_loss)});
+        {arm, std::to_string(runs.size()), cells::raw(mem), cells::raw(mean_of(tps)),
+         cells::raw(sample_std(tps)), cells::raw(mfu), cells::raw(ms), cells::raw(params),
+         cells::raw(flops), cells::raw(target), cells::raw(mean_steps), cells::raw(mean_tokens),
+         cells::raw(ratio), std::to_string(steps.size()) + "/" + std::to_string(with_loss)});
     memory.push_back(mem);
     throughput.push_back(mean_of(tps));
+    utilisation.push_back(mfu);
     step_ms.push_back(ms);
     steps_needed.push_back(mean_steps);
   }
   cells::bold_best(table, 2, memory, true);
   cells::bold_best(table, 3, throughput, false);
-  cells::bold_best(table, 4, step_ms, true);
-  cells::bold_best(table, 7, steps_needed, true);
+  cells::bold_best(table, 4, utilisation, false);
+  cells::bold_best(table, 5, step_ms, true);
+  cells::bold_best(table, 8, steps_needed, true);
 
   table.notes.push_back(
-      "Finished runs only; means over seeds. Tokens/s: run_info tokens_per_s_mean (else the mean "
-      "of train/tokens_per_s); step time: median of train/step_time_s. Steps to baseline loss: "
-      "the step where val/loss first reaches the baseline's mean final val loss" +
+      std::string("Finished runs only; means over each arm's seeds. Tokens/s: run_info ") +
+      metric::kInfoTokensPerSMean + " (else the mean of " + metric::kTrainTokensPerS +
+      "); MFU: run_info " + metric::kInfoMfuMean +
+      " (model FLOPs utilisation over the run; n/a when not logged, e.g. without a peak FLOP/s); "
+      "step time: median of " +
+      metric::kTrainStepTimeS + ". Steps to baseline loss: the step where " + metric::kValLoss +
+      " first reaches the baseline's mean final val loss" +
       (target ? " (" + cells::fixed(*target, 4) + ")" : std::string()) +
       ", interpolated between evals; the baseline's own entry is its final eval step.");
   if (!target) {

@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "attnlab/reports/arms.h"
 #include "attnlab/reports/stats.h"
+#include "attnlab/train/metric_names.h"
 
 namespace attnlab::reports {
 
@@ -36,7 +38,7 @@ std::vector<double> values(const std::vector<CurvePoint>& points) {
 // The last gate_mean eval as an L×H matrix; a malformed one is an error naming the run.
 std::vector<std::vector<double>> last_gate_mean(const store::Store& store,
                                                 const store::RunRecord& run) {
-  auto evals = store.evals(run.id, "gate_mean");
+  auto evals = store.evals(run.id, metric::kGateMean);
   if (evals.empty()) return {};
   auto value = nlohmann::json::parse(evals.back().value_json, nullptr, false);
   std::vector<std::vector<double>> out;
@@ -56,20 +58,31 @@ std::vector<std::vector<double>> last_gate_mean(const store::Store& store,
   }
   if (!ok) {
     throw ReportError(store.path() + ": run " + std::to_string(run.id) + " (" + run.name +
-                      "): eval gate_mean at step " + std::to_string(evals.back().step) +
+                      "): eval " + metric::kGateMean + " at step " +
+                      std::to_string(evals.back().step) +
                       " is not an L×H array of numbers ([[per head] per layer])");
   }
   return out;
 }
 
+nlohmann::json parse_config(const store::Store& store, const store::RunRecord& record) {
+  auto config = nlohmann::json::parse(record.config_json, nullptr, false);
+  if (config.is_discarded() || !config.is_object()) {
+    throw ReportError(store.path() + ": run " + std::to_string(record.id) + " (" + record.name +
+                      ") has a config_json that is not a JSON object; re-run it or fix the row");
+  }
+  return config;
+}
+
 RunData load_run(const store::Store& store, const store::RunRecord& record) {
   RunData run;
   run.record = record;
-  run.train_loss = curve(store, record.id, "train/loss");
-  run.val_loss = curve(store, record.id, "val/loss");
-  run.tokens = curve(store, record.id, "train/tokens");
-  run.step_time_s = curve(store, record.id, "train/step_time_s");
-  run.tokens_per_s = curve(store, record.id, "train/tokens_per_s");
+  run.config = parse_config(store, record);
+  run.train_loss = curve(store, record.id, metric::kTrainLoss);
+  run.val_loss = curve(store, record.id, metric::kValLoss);
+  run.tokens = curve(store, record.id, metric::kTrainTokens);
+  run.step_time_s = curve(store, record.id, metric::kTrainStepTimeS);
+  run.tokens_per_s = curve(store, record.id, metric::kTrainTokensPerS);
   run.info = store.run_info(record.id);
   if (!run.val_loss.empty()) {
     run.final_val_step = run.val_loss.back().step;
@@ -78,10 +91,11 @@ RunData load_run(const store::Store& store, const store::RunRecord& record) {
   }
   if (!run.train_loss.empty()) run.steps = run.train_loss.back().step;
   if (!run.tokens.empty()) run.tokens_seen = run.tokens.back().value;
-  run.n_params = info_number(run.info, "n_params");
-  run.flops_per_token = info_number(run.info, "flops_per_token");
-  run.peak_memory_bytes = info_number(run.info, "peak_memory_bytes");
-  run.mean_tokens_per_s = info_number(run.info, "tokens_per_s_mean");
+  run.n_params = info_number(run.info, metric::kInfoNParams);
+  run.flops_per_token = info_number(run.info, metric::kInfoFlopsPerToken);
+  run.peak_memory_bytes = info_number(run.info, metric::kInfoPeakMemoryBytes);
+  run.mean_tokens_per_s = info_number(run.info, metric::kInfoTokensPerSMean);
+  run.mfu_mean = info_number(run.info, metric::kInfoMfuMean);
   if (!run.mean_tokens_per_s && !run.tokens_per_s.empty()) {
     run.mean_tokens_per_s = mean(values(run.tokens_per_s));
   }
@@ -91,59 +105,68 @@ RunData load_run(const store::Store& store, const store::RunRecord& record) {
 }
 
 // The `report:` section of the runs' resolved configs (the first run that has one).
-nlohmann::json report_section(const store::Store& store, const std::vector<RunData>& runs) {
+nlohmann::json report_section(const std::vector<RunData>& runs) {
   for (const auto& run : runs) {
-    auto config = nlohmann::json::parse(run.record.config_json, nullptr, false);
-    if (config.is_discarded()) {
-      throw ReportError(store.path() + ": run " + std::to_string(run.record.id) +
-                        " has a config_json that is not JSON; re-run it or fix the row");
-    }
-    if (config.is_object() && config.contains("report")) return config["report"];
+    if (run.config.contains("report")) return run.config["report"];
   }
   return nlohmann::json::object();
 }
 
 }  // namespace
 
-std::vector<const RunData*> ExperimentData::runs_of(const std::string& variant) const {
-  std::vector<const RunData*> out;
-  for (const auto& run : runs) {
-    if (run.record.variant == variant) out.push_back(&run);
+std::vector<std::string> ExperimentData::arm_names() const {
+  std::vector<std::string> out;
+  for (const auto& arm : arms) out.push_back(arm.name);
+  return out;
+}
+
+std::vector<std::string> ExperimentData::plugins() const {
+  std::vector<std::string> out;
+  for (const auto& arm : arms) {
+    if (std::find(out.begin(), out.end(), arm.plugin) == out.end()) out.push_back(arm.plugin);
   }
   return out;
 }
 
-std::vector<double> ExperimentData::final_val_losses(const std::string& variant) const {
+bool ExperimentData::has_plugin(const std::string& plugin) const {
+  return std::any_of(arms.begin(), arms.end(), [&](const Arm& a) { return a.plugin == plugin; });
+}
+
+std::vector<const RunData*> ExperimentData::runs_of(const std::string& arm) const {
+  std::vector<const RunData*> out;
+  for (const auto& run : runs) {
+    if (run.arm == arm) out.push_back(&run);
+  }
+  return out;
+}
+
+std::vector<double> ExperimentData::final_val_losses(const std::string& arm) const {
   std::vector<double> out;
-  for (const auto* run : runs_of(variant)) {
+  for (const auto* run : runs_of(arm)) {
     if (run->finished() && run->final_val_loss) out.push_back(*run->final_val_loss);
   }
   return out;
 }
 
-bool ExperimentData::has_variant(const std::string& variant) const {
-  return std::find(variants.begin(), variants.end(), variant) != variants.end();
-}
-
-std::vector<std::pair<std::string, std::string>> ExperimentData::indistinguishable_variants()
-    const {
-  // seed -> val/loss curve of each variant's finished runs (empty map: nothing to compare)
-  const auto curves_by_seed = [&](const std::string& variant) {
+std::vector<std::pair<std::string, std::string>> ExperimentData::indistinguishable_arms() const {
+  // seed -> val/loss curve of each arm's finished runs (empty map: nothing to compare)
+  const auto curves_by_seed = [&](const std::string& arm) {
     std::map<int64_t, std::vector<std::pair<int64_t, double>>> out;
-    for (const auto* run : runs_of(variant)) {
+    for (const auto* run : runs_of(arm)) {
       if (!run->finished() || run->val_loss.empty()) continue;
       auto& curve = out[run->record.seed];
       for (const auto& p : run->val_loss) curve.emplace_back(p.step, p.value);
     }
     return out;
   };
+  const auto names = arm_names();
   std::vector<decltype(curves_by_seed(""))> curves;
-  for (const auto& variant : variants) curves.push_back(curves_by_seed(variant));
+  for (const auto& arm : names) curves.push_back(curves_by_seed(arm));
   std::vector<std::pair<std::string, std::string>> pairs;
-  for (size_t a = 0; a < variants.size(); ++a) {
+  for (size_t a = 0; a < names.size(); ++a) {
     if (curves[a].empty()) continue;
-    for (size_t b = a + 1; b < variants.size(); ++b) {
-      if (curves[b] == curves[a]) pairs.emplace_back(variants[a], variants[b]);
+    for (size_t b = a + 1; b < names.size(); ++b) {
+      if (curves[b] == curves[a]) pairs.emplace_back(names[a], names[b]);
     }
   }
   return pairs;
@@ -155,13 +178,13 @@ std::vector<std::string> indistinguishable_notes(const ExperimentData& data,
     return among.empty() || std::find(among.begin(), among.end(), v) != among.end();
   };
   std::vector<std::string> notes;
-  for (const auto& [a, b] : data.indistinguishable_variants()) {
+  for (const auto& [a, b] : data.indistinguishable_arms()) {
     if (!listed(a) || !listed(b)) continue;
     notes.push_back(a + " and " + b +
                     " have identical validation losses at every eval of every seed: at this "
-                    "experiment's settings they compute the same model (compare their attention "
-                    "options with the sequence length), so the difference between them is not "
-                    "measured.");
+                    "experiment's settings they compute the same model (compare their configs, "
+                    "e.g. the attention options with the sequence length), so the difference "
+                    "between them is not measured.");
   }
   return notes;
 }
@@ -177,11 +200,9 @@ ExperimentData load_experiment(const store::Store& store, const std::string& exp
   ExperimentData data;
   data.name = experiment;
   data.db_path = store.path();
-  for (const auto& record : store.runs(experiment)) {
-    data.runs.push_back(load_run(store, record));
-    if (!data.has_variant(record.variant)) data.variants.push_back(record.variant);
-  }
-  data.report_config = report_section(store, data.runs);
+  for (const auto& record : store.runs(experiment)) data.runs.push_back(load_run(store, record));
+  group_into_arms(data);
+  data.report_config = report_section(data.runs);
   data.bench_attention = store.bench_attention();
   data.bench_train = store.bench_train();
   return data;

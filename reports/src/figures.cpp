@@ -1,9 +1,11 @@
 // The report's figures: the data (.dat) and script (.gp) of each, and gnuplot runs on them
-// (see figures.h). Curves aggregate over seeds per step (binned when there are many steps).
+// (see figures.h). Curves aggregate over each arm's seeds per step (binned when there are many
+// steps); benchmark lines are per plugin (benchmarks measure a plugin, not an arm).
 #include "attnlab/reports/figures.h"
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -29,14 +31,17 @@ std::string num(double v) {
   return buf;
 }
 
-std::string quoted(const std::string& text) {
-  std::string out = "\"";
+// Text for inside a gnuplot double-quoted string (arm names may hold quotes).
+std::string escaped(const std::string& text) {
+  std::string out;
   for (char c : text) {
     if (c == '"' || c == '\\') out += '\\';
     out += c;
   }
-  return out + "\"";
+  return out;
 }
+
+std::string quoted(const std::string& text) { return "\"" + escaped(text) + "\""; }
 
 std::string gnuplot_array(const std::vector<std::string>& names) {
   std::string out;
@@ -125,10 +130,21 @@ class FigureWriter {
   fs::path gnuplot_;
 };
 
+// A file stem for an arm name: letters, digits, '_', '-' and '.' kept, '=' as '-', others '_'.
+std::string file_stem(const std::string& name) {
+  std::string out;
+  for (const char c : name) {
+    const bool kept =
+        std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+    out += kept ? c : c == '=' ? '-' : '_';
+  }
+  return out;
+}
+
 // Runs whose curves are drawn: finished and running ones (failed runs often diverge).
-std::vector<const RunData*> drawn_runs(const ExperimentData& data, const std::string& variant) {
+std::vector<const RunData*> drawn_runs(const ExperimentData& data, const std::string& arm) {
   std::vector<const RunData*> out;
-  for (const auto* run : data.runs_of(variant)) {
+  for (const auto* run : data.runs_of(arm)) {
     if (run->finished() || run->record.status == "running") out.push_back(run);
   }
   return out;
@@ -139,15 +155,15 @@ void loss_curves(const ExperimentData& data, FigureWriter& writer, const FigureO
                  const std::string& what) {
   std::ostringstream dat;
   std::vector<std::string> names;
-  for (const auto& variant : data.variants) {
+  for (const auto& arm : data.arm_names()) {
     std::vector<const std::vector<CurvePoint>*> curves;
-    for (const auto* run : drawn_runs(data, variant)) {
+    for (const auto* run : drawn_runs(data, arm)) {
       if (!(run->*curve).empty()) curves.push_back(&(run->*curve));
     }
     const auto band = aggregate(curves);
     if (band.empty()) continue;
-    names.push_back(variant + " (n=" + std::to_string(curves.size()) + ")");
-    dat << "# " << variant << ": step mean min max n_runs\n";
+    names.push_back(arm + " (n=" + std::to_string(curves.size()) + ")");
+    dat << "# " << arm << ": step mean min max n_runs\n";
     for (const auto& b : band) {
       dat << num(b.step) << " " << num(b.mean) << " " << num(b.min) << " " << num(b.max) << " "
           << b.n << "\n";
@@ -168,24 +184,24 @@ void loss_curves(const ExperimentData& data, FigureWriter& writer, const FigureO
 
 void val_loss_bars(const ExperimentData& data, FigureWriter& writer) {
   std::ostringstream dat;
-  dat << "# variant mean std n_seeds (finished runs; std 0 when n = 1)\n";
+  dat << "# arm mean std n_seeds (finished runs; std 0 when n = 1)\n";
   double lo = INFINITY, hi = -INFINITY;
   size_t bars = 0, single = 0;
-  for (const auto& variant : data.variants) {
-    const auto losses = data.final_val_losses(variant);
+  for (const auto& arm : data.arm_names()) {
+    const auto losses = data.final_val_losses(arm);
     if (losses.empty()) continue;
     const double m = mean(losses);
     const double s = losses.size() > 1 ? sample_std(losses) : 0.0;
     single += losses.size() == 1;
-    dat << quoted(variant) << " " << num(m) << " " << num(s) << " " << losses.size() << "\n";
+    dat << quoted(arm) << " " << num(m) << " " << num(s) << " " << losses.size() << "\n";
     lo = std::min(lo, m - s);
     hi = std::max(hi, m + s);
     ++bars;
   }
   if (bars == 0) return;
   const double pad = std::max(0.15 * (hi - lo), 0.01 * std::fabs(hi));
-  const std::string title = data.name + ": final validation loss" +
-                            (single ? " (n = 1 variants have no error bars)" : "");
+  const std::string title =
+      data.name + ": final validation loss" + (single ? " (n = 1 arms have no error bars)" : "");
   writer.add("val_loss_bar", title + ", mean ± std over seeds", dat.str(),
              fill_template("bar", {{"NAME", "val_loss_bar"},
                                    {"TITLE", title},
@@ -195,26 +211,26 @@ void val_loss_bars(const ExperimentData& data, FigureWriter& writer) {
                                    {"YMAX", num(hi + 2 * pad)}}));
 }
 
-// One benchmark point of a variant at one sequence length.
+// One benchmark point of a plugin at one sequence length.
 struct SeqPoint {
   double tokens_per_s = 0, memory_mib = 0;
 };
-// variant -> seq -> point, for one benchmark setup.
+// plugin -> seq -> point, for one benchmark setup.
 using SeqSeries = std::map<std::string, std::map<int64_t, SeqPoint>>;
 
 // Writes "<prefix>_throughput" and "<prefix>_memory" (memory_what: which memory the points
-// hold): one line per variant against sequence length, in the experiment's variant order.
+// hold): one line per plugin against sequence length, in the experiment's plugin order.
 void seq_figures(const ExperimentData& data, const SeqSeries& series, const std::string& prefix,
-                 const std::string& what, const std::string& memory_what,
-                 const std::string& setup, FigureWriter& writer) {
+                 const std::string& what, const std::string& memory_what, const std::string& setup,
+                 FigureWriter& writer) {
   std::ostringstream tput, mem;
   std::vector<std::string> names;
-  for (const auto& variant : data.variants) {
-    const auto it = series.find(variant);
+  for (const auto& plugin : data.plugins()) {
+    const auto it = series.find(plugin);
     if (it == series.end()) continue;
-    names.push_back(variant);
-    tput << "# " << variant << ": seq tokens_per_s\n";
-    mem << "# " << variant << ": seq MiB (" << memory_what << ")\n";
+    names.push_back(plugin);
+    tput << "# " << plugin << ": seq tokens_per_s\n";
+    mem << "# " << plugin << ": seq MiB (" << memory_what << ")\n";
     for (const auto& [seq, p] : it->second) {
       tput << seq << " " << num(p.tokens_per_s) << "\n";
       mem << seq << " " << num(p.memory_mib) << "\n";
@@ -237,12 +253,12 @@ void seq_figures(const ExperimentData& data, const SeqSeries& series, const std:
 
 constexpr double kMiB = 1024.0 * 1024.0;
 
-// Attention-kernel throughput and memory against sequence length for the experiment's variants,
+// Attention-kernel throughput and memory against sequence length for the experiment's plugins,
 // from the most recent `bench attention` setup (device, dtype, batch, heads, head_dim).
 bool attention_bench_figures(const ExperimentData& data, FigureWriter& writer) {
   std::vector<store::BenchAttentionRecord> rows;
   for (const auto& r : data.bench_attention) {
-    if (data.has_variant(r.plugin) && r.fwdbwd_ms > 0) rows.push_back(r);
+    if (data.has_plugin(r.plugin) && r.fwdbwd_ms > 0) rows.push_back(r);
   }
   if (rows.empty()) return false;
   const auto& last = rows.back();
@@ -274,12 +290,12 @@ bool attention_bench_figures(const ExperimentData& data, FigureWriter& writer) {
   return true;
 }
 
-// Training-step throughput and memory against sequence length for the experiment's variants,
+// Training-step throughput and memory against sequence length for the experiment's plugins,
 // from the most recent `bench train` setup (model preset, device, batch).
 bool train_bench_figures(const ExperimentData& data, FigureWriter& writer) {
   std::vector<store::BenchTrainRecord> rows;
   for (const auto& r : data.bench_train) {
-    if (data.has_variant(r.variant) && r.tokens_per_s > 0) rows.push_back(r);
+    if (data.has_plugin(r.variant) && r.tokens_per_s > 0) rows.push_back(r);
   }
   if (rows.empty()) return false;
   const auto& last = rows.back();
@@ -299,15 +315,15 @@ void bench_figures(const ExperimentData& data, FigureWriter& writer, FiguresResu
   if (!attention && !train) {
     result.notes.push_back(
         "No throughput/memory figures: no `attnlab bench attention` or `attnlab bench train` "
-        "results for this experiment's variants in the store.");
+        "results for this experiment's plugins in the store.");
   }
 }
 
-// Gate heatmaps: the last gate_mean of each drawn run of a variant, averaged over runs.
+// Gate heatmaps: the last gate_mean of each drawn run of an arm, averaged over runs.
 void gate_heatmaps(const ExperimentData& data, FigureWriter& writer) {
-  for (const auto& variant : data.variants) {
+  for (const auto& arm : data.arm_names()) {
     std::vector<const RunData*> runs;
-    for (const auto* run : drawn_runs(data, variant)) {
+    for (const auto* run : drawn_runs(data, arm)) {
       if (!run->gate_mean_LH.empty()) runs.push_back(run);
     }
     if (runs.empty()) continue;
@@ -328,15 +344,15 @@ void gate_heatmaps(const ExperimentData& data, FigureWriter& writer) {
       for (size_t h = 0; h < heads; ++h) dat << (h ? " " : "") << num(row[h] / n);
       dat << "\n";
     }
-    const std::string id = "gates_" + variant;
+    const std::string id = "gates_" + file_stem(arm);
     const std::string title =
-        data.name + ": mean gate per layer and head, " + variant + " (n=" + std::to_string(n) + ")";
+        data.name + ": mean gate per layer and head, " + arm + " (n=" + std::to_string(n) + ")";
     const int height = static_cast<int>(std::clamp<size_t>(120 + 60 * layers, 400, 1400));
     writer.add(
         id, title, dat.str(),
         fill_template("heatmap",
                       {{"NAME", id},
-                       {"TITLE", title},
+                       {"TITLE", escaped(title)},
                        {"ROWS", std::to_string(layers)},
                        {"COLS", std::to_string(heads)},
                        {"HEIGHT", std::to_string(height)},

@@ -1,40 +1,46 @@
-// The main results table: one row per variant, val loss over seeds and Δ vs the baseline.
+// The main results table: one row per arm, val loss over seeds and Δ vs the baseline arm.
 #include <algorithm>
 
+#include "attnlab/reports/arms.h"
 #include "attnlab/reports/tables.h"
+#include "attnlab/train/metric_names.h"
 #include "cells.h"
 
 namespace attnlab::reports {
 
 namespace {
 
-std::string variant_list(const ExperimentData& data) {
+std::string arm_list(const ExperimentData& data) {
   std::string out;
-  for (const auto& v : data.variants) out += (out.empty() ? "" : ", ") + v;
+  for (const auto& name : data.arm_names()) out += (out.empty() ? "" : ", ") + name;
   return out;
 }
 
 }  // namespace
 
+std::vector<std::string> arms_baseline_first(const ExperimentData& data,
+                                             const std::string& baseline) {
+  std::vector<std::string> order = data.arm_names();
+  auto it = std::find(order.begin(), order.end(), baseline);
+  if (it != order.end()) std::rotate(order.begin(), it, it + 1);
+  return order;
+}
+
 std::string resolve_baseline(const ExperimentData& data, const std::string& requested) {
-  if (!requested.empty()) {
-    if (!data.has_variant(requested)) {
-      throw ReportError("experiment '" + data.name + "': --baseline " + requested +
-                        " is not one of its variants (" + variant_list(data) + ")");
-    }
-    return requested;
-  }
+  if (!requested.empty()) return resolve_arm(data, requested, "--baseline").name;
   const auto& configured = data.report_config.is_object() && data.report_config.contains("baseline")
                                ? data.report_config["baseline"]
                                : nlohmann::json();
-  if (configured.is_string()) return configured.get<std::string>();
+  if (configured.is_string()) {
+    return resolve_arm(data, configured.get<std::string>(), "report.baseline").name;
+  }
   if (!configured.is_null()) {
     throw ReportError("experiment '" + data.name +
-                      "': report.baseline must be a variant name "
-                      "(a string), got " +
+                      "': report.baseline must be an arm or plugin name (a string), got " +
                       configured.dump());
   }
-  return "dense";
+  if (!data.has_plugin("dense")) return "dense";  // no Δ; the main table's note says what to do
+  return resolve_arm(data, "dense", "the default baseline (no --baseline or report.baseline)").name;
 }
 
 Table main_table(const ExperimentData& data, const std::string& baseline) {
@@ -42,37 +48,32 @@ Table main_table(const ExperimentData& data, const std::string& baseline) {
   table.id = "main";
   table.title = "Main results: final validation loss over seeds";
   table.header = {
-      "Variant",  "Runs", "n", "Val loss (mean ± std)", "Δ vs " + baseline + " [95% CI]",
-      "p (Welch)"};
-  table.data_header = {"variant", "runs", "n", "val_loss_mean", "val_loss_std"};
+      "Arm", "Runs", "n", "Val loss (mean ± std)", "Δ vs " + baseline + " [95% CI]", "p (Welch)"};
+  table.data_header = {"arm", "runs", "n", "val_loss_mean", "val_loss_std"};
   table.data_header.insert(table.data_header.end(), cells::kComparisonHeader.begin(),
                            cells::kComparisonHeader.end());
 
-  std::vector<std::string> order = data.variants;
-  auto it = std::find(order.begin(), order.end(), baseline);
-  if (it != order.end()) std::rotate(order.begin(), it, it + 1);
-
   const auto reference = data.final_val_losses(baseline);
   std::vector<std::optional<double>> means;
-  for (const auto& variant : order) {
-    const auto losses = data.final_val_losses(variant);
-    const auto runs = data.runs_of(variant);
+  for (const auto& arm : arms_baseline_first(data, baseline)) {
+    const auto losses = data.final_val_losses(arm);
+    const auto runs = data.runs_of(arm);
     cells::Comparison c;
-    if (variant == baseline) {
+    if (arm == baseline) {
       c.delta.text = "baseline";
       c.p.text = cells::kNone;
       c.data.assign(cells::kComparisonHeader.size(), "");
     } else {
       c = cells::compare(losses, reference);
     }
-    table.rows.push_back({{variant},
+    table.rows.push_back({{arm},
                           {cells::status_summary(runs)},
                           {std::to_string(losses.size())},
                           {cells::mean_std(losses, 4)},
                           c.delta,
                           c.p});
     std::vector<std::string> row = {
-        variant, cells::status_summary(runs), std::to_string(losses.size()),
+        arm, cells::status_summary(runs), std::to_string(losses.size()),
         cells::raw(losses.empty() ? std::nullopt : std::optional(mean(losses))),
         cells::raw(sample_std(losses))};
     row.insert(row.end(), c.data.begin(), c.data.end());
@@ -82,8 +83,9 @@ Table main_table(const ExperimentData& data, const std::string& baseline) {
   cells::bold_best(table, 3, means, /*lower_is_better=*/true);
 
   table.notes.push_back(
-      "Val loss: the last val/loss of each finished run; mean ± sample std over seeds. "
-      "Δ = mean(variant) − mean(" +
+      std::string("Val loss: the last ") + metric::kValLoss +
+      " of each finished run; mean ± sample std over the seeds of each arm. Δ = mean(arm) − "
+      "mean(" +
       baseline +
       ") with a 95% Welch confidence interval; "
       "p: two-sided Welch's t-test, p ≥ 0.05 marked not significant. "
@@ -92,12 +94,12 @@ Table main_table(const ExperimentData& data, const std::string& baseline) {
   if (reference.empty()) {
     table.notes.push_back("The baseline '" + baseline +
                           "' has no finished run with a val/loss, "
-                          "so there is no Δ; pass --baseline VARIANT (variants: " +
-                          variant_list(data) + ").");
+                          "so there is no Δ; pass --baseline ARM (arms: " +
+                          arm_list(data) + ").");
   }
   for (const auto& run : data.runs) {
     if (run.finished() && !run.final_val_loss) {
-      table.notes.push_back("Run " + run.record.name + " (" + run.record.variant +
+      table.notes.push_back("Run " + run.record.name + " (" + run.arm +
                             ") finished without a finite final val/loss; it is left out of n.");
     }
   }

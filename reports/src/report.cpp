@@ -11,6 +11,7 @@
 #include "attnlab/reports/experiment_data.h"
 #include "attnlab/reports/tables.h"
 #include "cells.h"
+#include "method.h"
 #include "write_file.h"
 
 namespace attnlab::reports {
@@ -64,16 +65,17 @@ std::string data_section(const ExperimentData& data, const std::string& baseline
   out << "## Data\n\n"
       << "- Store: `" << data.db_path << "`, experiment `" << data.name << "`\n"
       << "- Runs: " << data.runs.size() << " (" << cells::status_summary(all) << ")\n"
-      << "- Variants: " << join(data.variants, ", ") << "; baseline: " << baseline << "\n"
+      << "- Plugins: " << join(data.plugins(), ", ") << "\n"
+      << "- Arms: " << join(data.arm_names(), "; ") << "; baseline: " << baseline << "\n"
       << "- Seeds: " << (seeds.empty() ? cells::kNone : join(seeds, ", ")) << "\n"
       << "- Steps per finished run: "
       << range_text(steps, [](double v) { return cells::fixed(v, 0); }) << "\n"
       << "- Tokens per finished run: " << range_text(tokens, cells::count) << "\n"
       << "- Code version: " << (versions.empty() ? cells::kNone : join(versions, ", "))
       << (versions.size() > 1 ? " (runs differ in code version)" : "") << "\n";
-  for (const auto& variant : data.variants) {
-    if (data.final_val_losses(variant).size() == 1) {
-      out << "- " << variant << ": n = 1, no error bars\n";
+  for (const auto& arm : data.arm_names()) {
+    if (data.final_val_losses(arm).size() == 1) {
+      out << "- " << arm << ": n = 1, no error bars\n";
     }
   }
   return out.str() + "\n";
@@ -111,7 +113,8 @@ ReportOutput write_report(const store::Store& store, const ReportOptions& option
   std::optional<Table> ablation = ablation_table(data);
   const std::string ablation_note =
       "No ablation table: the experiment's config has no report.ablation_rows (a list of "
-      "{label, variant}, first row the full model); see docs/REPORTS.md.";
+      "{label, variant}, each naming an arm or a plugin with one arm, first row the full "
+      "model); see docs/REPORTS.md.";
   if (ablation) {
     tables.push_back(*ablation);
   } else {
@@ -162,14 +165,7 @@ ReportOutput write_report(const store::Store& store, const ReportOptions& option
       }
     }
     for (const auto& note : figures.notes) md << "\n> " << note << "\n";
-    md << "\n## Method\n\n"
-          "Each statistic uses the finished runs that logged a val/loss; the final val loss of a "
-          "run is its last val/loss. Spread is the sample standard deviation (n − 1). Δ vs the "
-          "baseline comes with a 95% confidence interval from Welch's t distribution "
-          "(Welch–Satterthwaite degrees of freedom) and a two-sided Welch's t-test p-value; "
-          "p ≥ 0.05 is marked not significant. With one seed there are no error bars. Runs "
-          "that are pending, running, preempted or failed are listed with their state and left "
-          "out of the statistics.\n";
+    md << "\n" << method_section(data);
     const std::string text = md.str();
     write_file(output.out_dir / "report.md", text);
     output.files.insert(output.files.begin(), output.out_dir / "report.md");

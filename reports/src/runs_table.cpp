@@ -1,5 +1,5 @@
 // The runs table: every run of the experiment, whatever its state: the data behind the
-// other tables (seeds, steps, tokens, code version).
+// other tables (arms, seeds, steps, tokens, code version).
 #include "attnlab/reports/tables.h"
 #include "cells.h"
 
@@ -9,9 +9,9 @@ Table runs_table(const ExperimentData& data) {
   Table table;
   table.id = "runs";
   table.title = "Runs: every run of the experiment";
-  table.header = {"Run",    "Variant",        "Seed",         "Status", "Steps",
-                  "Tokens", "Final val loss", "Code version", "Message"};
-  table.data_header = {"run_id", "run",    "variant",        "seed",         "status",
+  table.header = {"Run",          "Arm",    "Seed", "Status", "Steps", "Tokens", "Final val loss",
+                  "Code version", "Message"};
+  table.data_header = {"run_id", "run",    "variant",        "arm",          "seed",   "status",
                        "steps",  "tokens", "final_val_loss", "code_version", "message"};
   for (const auto& run : data.runs) {
     const auto& r = run.record;
@@ -22,7 +22,7 @@ Table runs_table(const ExperimentData& data) {
                   (run.finished() ? "" : " (at step " + std::to_string(run.final_val_step) + ")")
             : cells::kNone;
     table.rows.push_back({{r.name},
-                          {r.variant},
+                          {run.arm},
                           {std::to_string(r.seed)},
                           {r.status},
                           {std::to_string(run.steps)},
@@ -30,9 +30,10 @@ Table runs_table(const ExperimentData& data) {
                           {loss},
                           {r.code_version},
                           {r.message}});
-    table.data_rows.push_back({std::to_string(r.id), r.name, r.variant, std::to_string(r.seed),
-                               r.status, std::to_string(run.steps), cells::raw(run.tokens_seen),
-                               cells::raw(run.final_val_loss), r.code_version, r.message});
+    table.data_rows.push_back({std::to_string(r.id), r.name, r.variant, run.arm,
+                               std::to_string(r.seed), r.status, std::to_string(run.steps),
+                               cells::raw(run.tokens_seen), cells::raw(run.final_val_loss),
+                               r.code_version, r.message});
   }
   if (data.runs.empty()) table.notes.push_back("The experiment has no runs yet.");
   return table;

@@ -1,6 +1,6 @@
 # {{TITLE}}: mean over seeds (bar) ± sample standard deviation (error bar), value on top.
 # Written by `attnlab report`; restyle freely and rerun in this folder: gnuplot {{NAME}}.gp
-# Data: {{NAME}}.dat (columns: variant mean std n_seeds).
+# Data: {{NAME}}.dat (columns: arm mean std n_seeds).
 set title "{{TITLE}}"
 set ylabel "{{YLABEL}}"
 set yrange [{{YMIN}}:{{YMAX}}]

@@ -1,6 +1,6 @@
-# {{TITLE}}: per variant, the mean over seeds (line) and the min–max band over seeds (shaded).
+# {{TITLE}}: per arm, the mean over its seeds (line) and the min–max band over seeds (shaded).
 # Written by `attnlab report`; restyle freely and rerun in this folder: gnuplot {{NAME}}.gp
-# Data: {{NAME}}.dat, one block per variant (columns: step mean min max n_runs).
+# Data: {{NAME}}.dat, one block per arm (columns: step mean min max n_runs).
 array names[{{N}}] = [{{NAMES}}]
 set title "{{TITLE}}"
 set xlabel "{{XLABEL}}"

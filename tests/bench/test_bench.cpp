@@ -14,9 +14,10 @@
 #include <sstream>
 
 #include "attnlab/store/store.h"
-#include "attnlab/train/bench_train.h"
-#include "attnlab/train/fresh_process.h"
-#include "attnlab/train/peak_flops.h"
+#include "attnlab/bench/train_bench.h"
+#include "attnlab/bench/fresh_process.h"
+#include "attnlab/bench/peak_flops.h"
+#include "attnlab/train/mfu.h"
 
 namespace fs = std::filesystem;
 using namespace attnlab;
@@ -83,8 +84,8 @@ double positive_number(const std::string& field) {
   return v;
 }
 
-train::BenchTrainOptions tiny_options() {
-  train::BenchTrainOptions o;
+bench::BenchTrainOptions tiny_options() {
+  bench::BenchTrainOptions o;
   o.presets = {"tiny"};
   o.variants = {"dense"};
   o.seq_lens = {64};
@@ -102,26 +103,26 @@ TEST_CASE("run_in_fresh_process returns the child's result and its own peak RSS"
   };
   std::mt19937 rng(std::random_device{}());
   const double value = std::uniform_real_distribution<double>(1.0, 2.0)(rng);
-  const auto r = train::run_in_fresh_process<Result>("test child", [&] {
-    train::release_freed_memory_to_os();
-    train::reset_peak_rss();
-    const double base = train::rss_mib();
+  const auto r = bench::run_in_fresh_process<Result>("test child", [&] {
+    bench::release_freed_memory_to_os();
+    bench::reset_peak_rss();
+    const double base = bench::rss_mib();
     {
       std::vector<char> block(200u << 20, 1);  // 200 MiB, touched
       REQUIRE(block[12345] == 1);
     }
-    return Result{value * 3, base, train::peak_rss_mib()};
+    return Result{value * 3, base, bench::peak_rss_mib()};
   });
   CHECK(r.value == value * 3);
   CHECK(r.peak_mib - r.baseline_mib >= 199.0);
-  CHECK(train::peak_rss_mib() < r.peak_mib + 1000);  // sanity: the parent reads its own file
+  CHECK(bench::peak_rss_mib() < r.peak_mib + 1000);  // sanity: the parent reads its own file
 }
 
 TEST_CASE("run_in_fresh_process reports a throwing or killed child by name") {
-  CHECK_THROWS_WITH(train::run_in_fresh_process<int>("probe X",
+  CHECK_THROWS_WITH(bench::run_in_fresh_process<int>("probe X",
                                                      []() -> int { throw std::runtime_error("boom"); }),
                     Catch::Contains("probe X") && Catch::Contains("failed"));
-  CHECK_THROWS_WITH(train::run_in_fresh_process<int>("probe Y",
+  CHECK_THROWS_WITH(bench::run_in_fresh_process<int>("probe Y",
                                                      []() -> int {
                                                        raise(SIGKILL);
                                                        return 0;
@@ -143,31 +144,31 @@ TEST_CASE("MFU is flops_per_token * tokens/s / peak") {
 TEST_CASE("the peak FLOP/s cache file round-trips and keeps other keys") {
   const auto dir = fresh_dir("cache");
   const auto file = dir / "sub" / "peak_flops.json";
-  const auto key = train::peak_flops_key(torch::Device("cpu"), torch::kFloat32, 3);
+  const auto key = bench::peak_flops_key(torch::Device("cpu"), torch::kFloat32, 3);
   char host[256] = {0};
   gethostname(host, sizeof(host) - 1);
   CHECK(key == std::string(host) + "/cpu/Float/threads=3");
-  CHECK_FALSE(train::read_cached_peak_flops(file, key).has_value());  // no file yet
+  CHECK_FALSE(bench::read_cached_peak_flops(file, key).has_value());  // no file yet
   std::mt19937 rng(std::random_device{}());
   const double a = std::uniform_real_distribution<double>(1e9, 1e12)(rng), b = a * 1.5;
-  train::write_cached_peak_flops(file, key, a);
-  train::write_cached_peak_flops(file, "other/cpu/Float/threads=1", b);
-  REQUIRE(train::read_cached_peak_flops(file, key).has_value());
-  CHECK(*train::read_cached_peak_flops(file, key) == a);
-  CHECK(*train::read_cached_peak_flops(file, "other/cpu/Float/threads=1") == b);
-  CHECK_FALSE(train::read_cached_peak_flops(file, "absent").has_value());
+  bench::write_cached_peak_flops(file, key, a);
+  bench::write_cached_peak_flops(file, "other/cpu/Float/threads=1", b);
+  REQUIRE(bench::read_cached_peak_flops(file, key).has_value());
+  CHECK(*bench::read_cached_peak_flops(file, key) == a);
+  CHECK(*bench::read_cached_peak_flops(file, "other/cpu/Float/threads=1") == b);
+  CHECK_FALSE(bench::read_cached_peak_flops(file, "absent").has_value());
   std::ofstream(file) << "{\"k\": \"fast\"}";
-  CHECK_THROWS_WITH(train::read_cached_peak_flops(file, key),
+  CHECK_THROWS_WITH(bench::read_cached_peak_flops(file, key),
                     Catch::Contains(file.string()) && Catch::Contains("delete the file"));
   std::ofstream(file) << "not json";
-  CHECK_THROWS_WITH(train::read_cached_peak_flops(file, key), Catch::Contains(file.string()));
+  CHECK_THROWS_WITH(bench::read_cached_peak_flops(file, key), Catch::Contains(file.string()));
   fs::remove_all(dir);
 }
 
 TEST_CASE("the probe and peak_flops_for: measured once, then read from the cache") {
-  const double small = train::run_in_fresh_process<double>("small probe", [] {
+  const double small = bench::run_in_fresh_process<double>("small probe", [] {
     torch::set_num_threads(1);
-    return train::measure_peak_flops(torch::Device("cpu"), torch::kFloat32, 256);
+    return bench::measure_peak_flops(torch::Device("cpu"), torch::kFloat32, 256);
   });
   CHECK(std::isfinite(small));
   CHECK(small > 1e8);    // any CPU of this decade does 0.1 GFLOP/s
@@ -176,25 +177,25 @@ TEST_CASE("the probe and peak_flops_for: measured once, then read from the cache
   auto o = tiny_options();
   o.peak_flops_cache = dir / "peak.json";
   std::ostringstream log;
-  const double measured = train::peak_flops_for(o, "cpu", "fp32", 1, log);
+  const double measured = bench::peak_flops_for(o, "cpu", "fp32", 1, log);
   CHECK(log.str().find("measured") != std::string::npos);
-  const auto key = train::peak_flops_key(torch::Device("cpu"), torch::kFloat32, 1);
-  CHECK(*train::read_cached_peak_flops(o.peak_flops_cache, key) == measured);
-  train::write_cached_peak_flops(o.peak_flops_cache, key, 123.0);  // the cache is what is used
-  CHECK(train::peak_flops_for(o, "cpu", "fp32", 1, log) == 123.0);
+  const auto key = bench::peak_flops_key(torch::Device("cpu"), torch::kFloat32, 1);
+  CHECK(*bench::read_cached_peak_flops(o.peak_flops_cache, key) == measured);
+  bench::write_cached_peak_flops(o.peak_flops_cache, key, 123.0);  // the cache is what is used
+  CHECK(bench::peak_flops_for(o, "cpu", "fp32", 1, log) == 123.0);
   o.declared_peak_flops = 7e14;
-  CHECK(train::peak_flops_for(o, "cpu", "fp32", 1, log) == 7e14);
+  CHECK(bench::peak_flops_for(o, "cpu", "fp32", 1, log) == 7e14);
   fs::remove_all(dir);
 }
 
 TEST_CASE("measure_train_steps on tiny: FLOPs and parameters by hand, a sane loss") {
   auto o = tiny_options();
-  plugin::PluginRegistry plugins(fs::path(ATTNLAB_BINARY_DIR) / "plugins");
-  const auto cell = train::compose_bench_cell(o, "tiny", "dense", 64, plugins);
-  CHECK(cell.tree.at("train").at("seq_len") == 64);
-  CHECK(cell.tree.at("train").at("batch_size") == 2);
-  const auto m = train::run_in_fresh_process<train::BenchTrainMeasurement>(
-      "tiny step", [&] { return train::measure_train_steps(cell, plugins, 1, 2); });
+  auto plugins = std::make_shared<plugin::PluginRegistry>(fs::path(ATTNLAB_BINARY_DIR) / "plugins");
+  const auto spec = bench::bench_spec(o, "tiny", "dense", 64, plugins);
+  CHECK(spec.train.seq_len == 64);
+  CHECK(spec.train.batch_size == 2);
+  const auto m = bench::run_in_fresh_process<bench::BenchTrainMeasurement>(
+      "tiny step", [&] { return bench::measure_train_steps(spec, *plugins, 1, 2); });
   // tiny: C=128, L=4, H=4, K=2, D=32, F=384, V=50304, tied embedding.
   // Matmul params per layer: q 128*128 + k,v 2*128*64 + o 128*128 + SwiGLU 3*128*384 = 196,608;
   // 4 layers + the LM head 50304*128 = 7,225,344; 6N = 43,352,064.
@@ -211,10 +212,10 @@ TEST_CASE("measure_train_steps on tiny: FLOPs and parameters by hand, a sane los
 
 TEST_CASE("bench_train rejects an unknown preset with the config error") {
   auto o = tiny_options();
-  plugin::PluginRegistry plugins(fs::path(ATTNLAB_BINARY_DIR) / "plugins");
-  CHECK_THROWS_WITH(train::compose_bench_cell(o, "no_such_preset", "dense", 64, plugins),
+  auto plugins = std::make_shared<plugin::PluginRegistry>(fs::path(ATTNLAB_BINARY_DIR) / "plugins");
+  CHECK_THROWS_WITH(bench::bench_spec(o, "no_such_preset", "dense", 64, plugins),
                     Catch::Contains("no_such_preset"));
-  CHECK_THROWS_WITH(train::compose_bench_cell(o, "tiny", "no_such_plugin", 64, plugins),
+  CHECK_THROWS_WITH(bench::bench_spec(o, "tiny", "no_such_plugin", 64, plugins),
                     Catch::Contains("no_such_plugin"));
 }
 

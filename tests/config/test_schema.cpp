@@ -1,5 +1,6 @@
 // SchemaRegistry::validate: defaults, int->float, unknown keys at every level with
-// suggestions, types, ranges, choices, required keys, open and dynamic sections.
+// suggestions, types, ranges, choices, required keys, open and dynamic sections; and
+// validate_section, the same rules for one section alone.
 #include "attnlab/config/schema.h"
 #include "config_test_util.h"
 
@@ -101,7 +102,8 @@ TEST_CASE("validate rejects what the schema does not allow", "[schema]") {
   check("model:\n  d_model: 64\nattention:\n  variant: fixed_window\n  options:\n    windw: 3\n",
         "attention.options.windw", "exp.yaml:6:5", "did you mean 'attention.options.window'?");
   check("model:\n  d_model: 64\nattention:\n  options:\n    window: 3\n",
-        "attention.options.window", "exp.yaml:5:5", "unknown key");  // dense has no options
+        "attention.options.window", "exp.yaml:5:5",
+        "unknown key (attention.options accepts no keys)");  // dense has no options
   check("model:\n  d_model: 9000\n", "model.d_model", "exp.yaml:2:3",
         "out of range: must be in [8, 8192]");
   check("model:\n  d_model: abc\n", "model.d_model", "exp.yaml:2:3",
@@ -131,4 +133,37 @@ TEST_CASE("sections() lists static and, given a config, dynamic sections", "[sch
   CHECK(reg.declares("attention.options.window", c));
   CHECK_FALSE(reg.declares("attention.options.windw", c));
   CHECK(std::string(to_string(ValueType::Float)) == "float");
+}
+
+TEST_CASE("validate_section checks one section alone by the same rules", "[schema]") {
+  const SectionSchema section{"attention.options",
+                              "plugin fixed_window",
+                              {{"window", ValueType::Int, 256, 1, 65536, {}, "window w"},
+                               {"scale", ValueType::Float, 1.0, 0, 10, {}, "a scale"}},
+                              false};
+  const json defaults = {{"window", 256}, {"scale", 1.0}};
+  CHECK(validate_section(section, json::object()) == defaults);
+  CHECK(validate_section(section, nullptr) == defaults);
+  const long long window = random_int(1, 65536);
+  CHECK(validate_section(section, {{"window", window}})["window"] == window);
+  // A whole float for an int becomes an int, an int for a float a float.
+  const json converted = validate_section(section, {{"window", 2.0}, {"scale", 3}});
+  CHECK(converted["window"].is_number_integer());
+  CHECK(converted["window"] == 2);
+  CHECK(converted["scale"].is_number_float());
+  CHECK(converted["scale"] == 3.0);
+
+  const std::string nowhere = "<unknown origin>";  // values given directly have no file
+  CHECK_CONFIG_ERROR(validate_section(section, {{"window", 2.5}}), "attention.options.window",
+                     nowhere, "expected int, got 2.5");
+  CHECK_CONFIG_ERROR(validate_section(section, {{"window", 0}}), "attention.options.window",
+                     nowhere, "value 0 is out of range: must be in [1, 65536]");
+  CHECK_CONFIG_ERROR(validate_section(section, {{"windw", 3}}), "attention.options.windw", nowhere,
+                     "unknown key; did you mean 'attention.options.window'?");
+  CHECK_CONFIG_ERROR(validate_section(section, json::array()), "attention.options", nowhere,
+                     "must be a map, got [] (array)");
+  const SectionSchema empty{"attention.options", "plugin dense", {}, false};
+  CHECK(validate_section(empty, nullptr) == json::object());
+  CHECK_CONFIG_ERROR(validate_section(empty, {{"window", 3}}), "attention.options.window", nowhere,
+                     "unknown key (attention.options accepts no keys)");
 }

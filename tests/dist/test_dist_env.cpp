@@ -4,10 +4,10 @@
 
 #include <map>
 
-#include "attnlab/train/distributed_env.h"
-#include "attnlab/train/distributed_launch.h"
+#include "attnlab/dist/env.h"
+#include "attnlab/dist/launch.h"
 
-using namespace attnlab::train;
+using namespace attnlab::dist;
 
 namespace {
 

@@ -1,5 +1,6 @@
 // The plugin loader: discovery, loading once, recorded facts (version, path, sha256, option
-// schemas), option checking, and one distinct error per broken plugin, in the checks' order.
+// schemas), and one distinct error per broken plugin, in the checks' order. Option checking
+// is in test_options.cpp.
 #include <torch/torch.h>
 
 #include <catch2/catch.hpp>
@@ -75,24 +76,6 @@ TEST_CASE("the registry finds and loads the seed plugins", "[loader]") {
   CHECK(options_schema(registry.load("dense")).keys.empty());
 }
 
-TEST_CASE("options are completed with defaults and checked against the specs", "[loader]") {
-  PluginRegistry registry(kPluginDir);
-  const LoadedPlugin& plugin = registry.load("no_gating");
-  CHECK(plugin.complete_options(nlohmann::json::object()) ==
-        nlohmann::json({{"window", 256}, {"adaptive_threshold", 512}}));
-  CHECK(plugin.complete_options({{"window", 64}})["window"] == 64);
-  CHECK_THROWS_WITH(
-      plugin.complete_options({{"window", -1}}),
-      Contains("attention.options.window") && Contains("outside the allowed range [0,"));
-  CHECK_THROWS_WITH(plugin.complete_options({{"window", 3.5}}), Contains("must be int, got 3.5"));
-  CHECK_THROWS_WITH(
-      plugin.complete_options({{"windw", 3}}),
-      Contains("unknown option attention.options.windw") && Contains("window, adaptive_threshold"));
-  CHECK_THROWS_WITH(plugin.complete_options(nlohmann::json::array()), Contains("must be a map"));
-  CHECK_THROWS_WITH(registry.load("dense").complete_options({{"window", 4}}),
-                    Contains("accepts no options"));
-}
-
 TEST_CASE("create builds a variant; bad dims fail with the plugin's message", "[loader]") {
   PluginRegistry registry(kPluginDir);
   const auto variant = registry.load("gated_dense").create(kDims, {{"gate_bias_init", 1.5}});
@@ -130,7 +113,9 @@ TEST_CASE("every broken plugin fails with its own message", "[loader]") {
              Contains("the descriptor's name is 'someone_else' but the file says 'misnamed'") &&
                  Contains("rename the file to libattnlab_someone_else.so"));
   CHECK_THAT(load_error(registry, kBrokenDir / "libattnlab_bad_default.so"),
-             Contains("option 'window' default = -4 is outside the allowed range"));
+             Contains("plugin 'bad_default'") &&
+                 Contains("the default of attention.options.window is invalid: value -4 is out of "
+                          "range: must be in [0, 100]"));
 
   const LoadedPlugin& throwing = registry.load("throwing");
   CHECK_THROWS_WITH(

@@ -2,10 +2,10 @@
 #include "synthetic_store.h"
 
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <random>
+#include <tuple>
 
-#include "attnlab/store/store.h"
+#include "attnlab/train/metric_names.h"
 
 namespace attnlab::reports::testing {
 
@@ -19,13 +19,17 @@ std::string ablation_report_section() {
     {"label": "No Window", "variant": "gated_dense"}]})";
 }
 
+std::string fresh_store_path(const std::string& tag) {
+  const fs::path dir = fs::path(ATTNLAB_BINARY_DIR) / "test_tmp" / "reports" / tag;
+  fs::remove_all(dir);
+  return (dir / "attnlab.db").string();
+}
+
 SyntheticExperiment make_synthetic_store(const std::string& tag,
                                          const std::string& report_section) {
   SyntheticExperiment out;
   out.name = "synthetic_" + tag;
-  fs::path dir = fs::path(ATTNLAB_BINARY_DIR) / "test_tmp" / "reports" / tag;
-  fs::remove_all(dir);
-  out.db_path = (dir / "attnlab.db").string();
+  out.db_path = fresh_store_path(tag);
   store::Store store(out.db_path);
   store.upsert_experiment(out.name, "experiments/" + out.name + ".yaml", "{}");
 
@@ -66,22 +70,22 @@ SyntheticExperiment make_synthetic_store(const std::string& tag,
       for (int step = 0; step <= last; ++step) {
         const double progress = 1.0 - step / static_cast<double>(kLastStep);
         store.log_metrics(run.id, step,
-                          {{"train/loss", final_loss + 0.1 + 2.5 * progress + jitter(rng)},
-                           {"train/lr", 1e-3},
-                           {"train/tokens", (step + 1) * kTokensPerStep},
-                           {"train/step_time_s", 0.08 + 0.01 * unit(rng)},
-                           {"train/tokens_per_s", 50000 + 1000 * unit(rng)}});
+                          {{metric::kTrainLoss, final_loss + 0.1 + 2.5 * progress + jitter(rng)},
+                           {metric::kTrainLr, 1e-3},
+                           {metric::kTrainTokens, (step + 1) * kTokensPerStep},
+                           {metric::kTrainStepTimeS, 0.08 + 0.01 * unit(rng)},
+                           {metric::kTrainTokensPerS, 50000 + 1000 * unit(rng)}});
         if (step % 20 == 0) {
-          store.log_metrics(run.id, step, {{"val/loss", final_loss + kValSlope * progress}});
+          store.log_metrics(run.id, step, {{metric::kValLoss, final_loss + kValSlope * progress}});
         }
       }
       const double tps = 48000 + 4000 * unit(rng);
       const double peak = 1.5e9 + 1e8 * unit(rng);
       const double n_params = p.variant.find("gated") == 0 ? 12345678 : 12345000;
-      store.set_run_info(run.id, "n_params", nlohmann::json(n_params).dump());
-      store.set_run_info(run.id, "flops_per_token", "74070000");
-      store.set_run_info(run.id, "peak_memory_bytes", nlohmann::json(peak).dump());
-      store.set_run_info(run.id, "tokens_per_s_mean", nlohmann::json(tps).dump());
+      store.set_run_info(run.id, metric::kInfoNParams, nlohmann::json(n_params).dump());
+      store.set_run_info(run.id, metric::kInfoFlopsPerToken, "74070000");
+      store.set_run_info(run.id, metric::kInfoPeakMemoryBytes, nlohmann::json(peak).dump());
+      store.set_run_info(run.id, metric::kInfoTokensPerSMean, nlohmann::json(tps).dump());
       store.set_run_info(run.id, "device", "\"cpu\"");
       if (p.variant == "gated_window") {
         std::vector<std::vector<double>> gates(layers, std::vector<double>(heads));
@@ -91,7 +95,7 @@ SyntheticExperiment make_synthetic_store(const std::string& tag,
             out.gate_mean_LH[l][h] += gates[l][h] / 3.0;
           }
         }
-        store.log_eval(run.id, kLastStep, "gate_mean", nlohmann::json(gates).dump());
+        store.log_eval(run.id, kLastStep, metric::kGateMean, nlohmann::json(gates).dump());
       }
       if (status == "finished") {
         store.set_run_status(run.id, "finished");
@@ -120,8 +124,63 @@ SyntheticExperiment make_synthetic_store(const std::string& tag,
   for (const char* variant : {"dense", "gated_window", "unrelated_plugin"}) {
     for (int64_t seq : {256, 512, 1024}) {
       const double tps = train_bench_tokens_per_s(variant, seq);
-      store.add_bench_train({"tiny", variant, seq, 4, tps, 4.0 * seq / tps * 1e3,
-                             seq * (1 << 20), 0.05, "cpu", ""});
+      store.add_bench_train(
+          {"tiny", variant, seq, 4, tps, 4.0 * seq / tps * 1e3, seq * (1 << 20), 0.05, "cpu", ""});
+    }
+  }
+  return out;
+}
+
+void add_finished_run(store::Store& store, const std::string& experiment, const std::string& plugin,
+                      int64_t seed, nlohmann::json config, double final_loss,
+                      std::optional<double> mfu_mean) {
+  config["seed"] = seed;
+  const std::string name = "run" + std::to_string(store.runs(experiment).size());
+  auto run =
+      store.get_or_create_run(experiment, name, plugin, seed, config.dump(), "", "[]", "abc1234");
+  store.claim_run(run.id, "test");
+  for (int step = 0; step <= kLastStep; step += 20) {
+    const double val = final_loss + kValSlope * (1.0 - step / static_cast<double>(kLastStep));
+    store.log_metrics(run.id, step, {{metric::kValLoss, val}, {metric::kTrainLoss, val + 0.1}});
+  }
+  if (mfu_mean) store.set_run_info(run.id, metric::kInfoMfuMean, nlohmann::json(*mfu_mean).dump());
+  store.set_run_status(run.id, "finished");
+}
+
+SweepExperiment make_sweep_store(const std::string& tag, const nlohmann::json& report,
+                                 const nlohmann::json& order_seed) {
+  SweepExperiment out;
+  out.name = "sweep_" + tag;
+  out.db_path = fresh_store_path(tag);
+  store::Store store(out.db_path);
+  store.upsert_experiment(out.name, "experiments/" + out.name + ".yaml", "{}");
+  nlohmann::json config = {
+      {"model", {{"d_model", 64}, {"n_layers", 2}}},
+      {"data", {{"seq_len", 640}, {"train_files", {"data/train.bin"}}}},
+      {"attention", {{"variant", "dense"}, {"options", nlohmann::json::object()}}},
+      {"train", {{"lr", 1e-3}, {"steps", kLastStep}}}};
+  if (!report.is_null()) config["report"] = report;
+  if (!order_seed.is_null()) config["data"]["order_seed"] = order_seed;
+  std::mt19937 rng(std::hash<std::string>{}(tag) % 100000 + 5);
+  std::uniform_real_distribution<double> jitter(-0.02, 0.02), mfu(0.1, 0.4);
+  // arm key -> (plugin, window or 0, centre of the final val loss)
+  const std::vector<std::tuple<std::string, std::string, int, double>> arms = {
+      {"dense", "dense", 0, 3.30},
+      {"window=128", "gated_window", kSweepWindows[0], 3.20},
+      {"window=256", "gated_window", kSweepWindows[1], 3.26}};
+  for (int64_t seed = 0; seed < 3; ++seed) {
+    config["train"]["log_every"] = 10 + 5 * seed;  // bookkeeping: not part of the arm
+    config["train"]["eval_every"] = 20 * (seed + 1);
+    for (const auto& [key, plugin, window, centre] : arms) {
+      config["attention"]["variant"] = plugin;
+      config["attention"]["options"] = nlohmann::json::object();
+      if (window) config["attention"]["options"] = {{"window", window}, {"gate_init", 0.5}};
+      const double loss = centre + jitter(rng);
+      const std::optional<double> utilisation =
+          window ? std::optional<double>(mfu(rng)) : std::nullopt;
+      add_finished_run(store, out.name, plugin, seed, config, loss, utilisation);
+      out.final_val_loss[key].push_back(loss);
+      if (utilisation) out.mfu_mean[key].push_back(*utilisation);
     }
   }
   return out;

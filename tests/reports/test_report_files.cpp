@@ -63,7 +63,7 @@ TEST_CASE("write_report: report.md, tables.tex, tables/*.{md,tex,csv}") {
   CHECK(tex.find("gated\\_window") != std::string::npos);
   CHECK(tex.find("±") == std::string::npos);  // every symbol mapped for pdflatex
   const std::string csv = slurp(options.out_dir / "tables" / "main.csv");
-  CHECK(csv.rfind("variant,runs,n,val_loss_mean,val_loss_std,delta,ci_low,ci_high,t,df,p_value,"
+  CHECK(csv.rfind("arm,runs,n,val_loss_mean,val_loss_std,delta,ci_low,ci_high,t,df,p_value,"
                   "significant\n",
                   0) == 0);
 
@@ -103,10 +103,9 @@ TEST_CASE("figures: PNG and PDF beside their .gp and .dat when gnuplot exists") 
   const auto out = write_report(store, options);
   for (const auto& note : out.notes) INFO(note);
   const fs::path dir = options.out_dir / "figures";
-  for (const char* id :
-       {"loss_train", "loss_val", "val_loss_bar", "bench_attention_throughput",
-        "bench_attention_memory", "bench_train_throughput", "bench_train_memory",
-        "gates_gated_window"}) {
+  for (const char* id : {"loss_train", "loss_val", "val_loss_bar", "bench_attention_throughput",
+                         "bench_attention_memory", "bench_train_throughput", "bench_train_memory",
+                         "gates_gated_window"}) {
     INFO(id);
     const std::string png = slurp(dir / (std::string(id) + ".png"));
     REQUIRE(png.size() > 1000);
@@ -169,7 +168,9 @@ TEST_CASE("figures: PNG and PDF beside their .gp and .dat when gnuplot exists") 
 
 TEST_CASE("tables.tex compiles in a minimal document when pdflatex exists") {
   if (!on_path("pdflatex")) {
-    WARN("pdflatex not installed: LaTeX compile not tested (apt-get install texlive-latex-base texlive-latex-recommended)");
+    WARN(
+        "pdflatex not installed: LaTeX compile not tested (apt-get install texlive-latex-base "
+        "texlive-latex-recommended)");
     return;
   }
   auto synth = make_synthetic_store("latex", ablation_report_section());

@@ -11,49 +11,17 @@
 #include "attnlab/reports/tables.h"
 #include "attnlab/store/store.h"
 #include "synthetic_store.h"
+#include "table_checks.h"
 
 using namespace attnlab::reports;
 using namespace attnlab::reports::testing;
 
 namespace {
 
-double avg(const std::vector<double>& xs) {
-  double s = 0;
-  for (double x : xs) s += x;
-  return s / xs.size();
-}
-
-double sd(const std::vector<double>& xs) {
-  const double m = avg(xs);
-  double s = 0;
-  for (double x : xs) s += (x - m) * (x - m);
-  return std::sqrt(s / (xs.size() - 1));
-}
-
 std::string f4(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.4f", v);
   return buf;
-}
-
-size_t column(const Table& t, const std::string& name) {
-  for (size_t i = 0; i < t.data_header.size(); ++i) {
-    if (t.data_header[i] == name) return i;
-  }
-  FAIL("no column " << name);
-  return 0;
-}
-
-const std::vector<std::string>& data_row(const Table& t, const std::string& first) {
-  for (const auto& row : t.data_rows) {
-    if (row.at(0) == first) return row;
-  }
-  FAIL("no row " << first);
-  throw;
-}
-
-double number(const Table& t, const std::string& row, const std::string& col) {
-  return std::stod(data_row(t, row).at(column(t, col)));
 }
 
 }  // namespace
@@ -115,7 +83,9 @@ TEST_CASE("main table: means, stds, Δ and Welch p per variant; other states kep
   CHECK(t2.rows[0][0].text == "no_gating");
   CHECK(std::stod(t2.data_rows[1][column(t2, "delta")]) ==
         Approx(avg(dense) - avg(synth.final_val_loss.at("no_gating"))).epsilon(1e-9));
-  CHECK_THROWS_WITH(resolve_baseline(data, "nope"), Catch::Contains("not one of its variants"));
+  CHECK_THROWS_WITH(resolve_baseline(data, "nope"),
+                    Catch::Contains("--baseline 'nope' is not an arm or plugin") &&
+                        Catch::Contains("'gated_window', 'no_gating'"));
 }
 
 TEST_CASE("runs table lists every run with its state") {
@@ -208,10 +178,10 @@ TEST_CASE("efficiency table: memory, throughput, params, steps and tokens to the
   CHECK(number(t, "dense", "step_ratio_vs_baseline") == 1);
   // fixed_window's loss stays above the target.
   CHECK(t.rows[3][0].text == "fixed_window");
-  CHECK(t.rows[3][7].text == "not reached by 1 of 1 seeds");
+  CHECK(t.rows[3][8].text == "not reached by 1 of 1 seeds");
   // gated_window is fastest to the target and has the most tokens/s? Only the first is by design.
-  CHECK(t.rows[1][7].bold);
-  const std::string speedup = t.rows[1][9].text;
+  CHECK(t.rows[1][8].bold);
+  const std::string speedup = t.rows[1][10].text;
   CHECK(speedup.find("faster") != std::string::npos);
 }
 
@@ -221,7 +191,7 @@ TEST_CASE("an unknown experiment names the ones that exist") {
   CHECK_THROWS_WITH(load_experiment(store, "nope"), Catch::Contains("known: synthetic_unknown"));
 }
 
-TEST_CASE("variants with identical val curves seed for seed are named as indistinguishable") {
+TEST_CASE("arms with identical val curves seed for seed are named as indistinguishable") {
   namespace fs = std::filesystem;
   const fs::path dir = fs::path(ATTNLAB_BINARY_DIR) / "test_tmp" / "reports" / "twins";
   fs::remove_all(dir);
@@ -235,9 +205,11 @@ TEST_CASE("variants with identical val curves seed for seed are named as indisti
   for (auto& c : curves) c = {loss(rng), loss(rng), loss(rng)};
   const auto add_run = [&](const std::string& variant, int seed, double perturb_last) {
     nlohmann::json config = {
-        {"seed", seed}, {"attention", {{"variant", variant}}},
-        {"report", {{"ablation_rows", {{{"label", "A"}, {"variant", "twin_a"}},
-                                       {{"label", "B"}, {"variant", "other"}}}}}}};
+        {"seed", seed},
+        {"attention", {{"variant", variant}}},
+        {"report",
+         {{"ablation_rows",
+           {{{"label", "A"}, {"variant", "twin_a"}}, {{"label", "B"}, {"variant", "other"}}}}}}};
     auto run = store.get_or_create_run("twins", variant + std::to_string(seed), variant, seed,
                                        config.dump(), "", "[]", "abc");
     store.claim_run(run.id, "test");
@@ -255,7 +227,7 @@ TEST_CASE("variants with identical val curves seed for seed are named as indisti
   add_run("half", 0, 0.0);
 
   const auto data = load_experiment(store, "twins");
-  const auto pairs = data.indistinguishable_variants();
+  const auto pairs = data.indistinguishable_arms();
   REQUIRE(pairs.size() == 1);
   CHECK(pairs[0] == std::make_pair(std::string("twin_a"), std::string("twin_b")));
 

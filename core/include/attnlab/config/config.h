@@ -46,6 +46,7 @@ struct ResolvedConfig {
   std::map<std::string, Origin> origins;  // dotted key -> where its value was set
   std::vector<std::string> overrides;     // the overrides that made this cell, in order
   std::string cell_name;                  // e.g. "attention=gated_window,seed=1"; "" if none
+  std::vector<std::string> matrix_keys;   // the keys the experiment file's `matrix:` sweeps
   std::string experiment;                 // `experiment.name`, else the file's stem
   std::filesystem::path source_file;      // the experiment file
 

@@ -1,7 +1,8 @@
 // Schemas of config sections: every key a component accepts, with its type, default, range,
 // choices and description. Components own their schemas (model, data, train, the attention
 // plugin's options); the registry validates a composed config against all of them and
-// feeds `attnlab config schema` and `attnlab plugins list`.
+// feeds `attnlab config schema` and `attnlab plugins list`. validate_section applies the same
+// rules to one section alone (the plugin loader checks a plugin's options with it).
 #pragma once
 #include <nlohmann/json.hpp>
 
@@ -34,6 +35,13 @@ struct SectionSchema {
   bool open = false;  // accept keys not listed (free-form maps such as `report`)
 };
 
+// Validates one section on its own, by the rules validate() applies to it inside a config:
+// `values` must be a map (null counts as empty); unknown keys (with suggestions), types,
+// ranges and choices are checked and defaults filled in; a whole float given for an int
+// (2.0) becomes an int, an int given for a float a float. Returns the completed map. Throws
+// ConfigError naming the dotted key, e.g. "attention.options.window" (no file origin).
+nlohmann::json validate_section(const SectionSchema& section, const nlohmann::json& values);
+
 class SchemaRegistry {
  public:
   void add(SectionSchema section);
@@ -41,7 +49,8 @@ class SchemaRegistry {
   // attention.variant. `make` may throw ConfigError (e.g. unknown plugin).
   void add_dynamic(std::string path, std::function<SectionSchema(const ResolvedConfig&)> make);
 
-  // Fills defaults, converts ints given for floats, and checks every key: unknown keys
+  // Fills defaults, converts ints given for floats (and whole floats given for ints), and
+  // checks every key: unknown keys
   // (with "did you mean" suggestions), types, ranges, choices, required keys.
   // Throws ConfigError naming the dotted key and its origin.
   void validate(ResolvedConfig& config) const;

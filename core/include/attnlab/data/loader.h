@@ -1,6 +1,6 @@
 // The training and validation data streams the trainer reads: memory-mapped llm.c shards cut
 // into (T+1)-token windows (stride T, so every token is once a target), shuffled per epoch by
-// the seed, each rank of a distributed run taking a disjoint, deterministic share.
+// the order seed, each rank of a distributed run taking a disjoint, deterministic share.
 //
 // Legend: B = batch_size, T = seq_len; a batch is B rows of T+1 tokens, row-major
 // (inputs = row[0..T), targets = row[1..T]).
@@ -26,7 +26,8 @@ struct LoaderOptions {
   std::vector<std::string> val_files;    // empty: hold out the first val_tokens of the train stream
   uint64_t val_tokens = 0;               // validation token budget (0: no validation)
   uint32_t vocab_size = 0;               // tokens >= vocab_size are a DataError naming file+offset
-  uint64_t seed = 0;
+  uint64_t order_seed = 0;  // seed of the train window order: data.order_seed, or the run's
+                            // `seed` when data.order_seed is -1 (the caller resolves it)
   int rank = 0, world_size = 1;
   int batch_size = 0, seq_len = 0;  // B, T: a batch is B x (T+1) tokens
 };
@@ -38,9 +39,12 @@ std::vector<std::string> expand_file_patterns(const std::vector<std::string>& pa
 
 class TokenStream;  // the concatenated shards (internal)
 
-// The training stream. Epoch e visits a permutation (seeded by seed and e) of the windows of
-// the train region; batch k of rank r takes rows perm[(k*B + b) * world_size + r], b < B.
-// The windows left over when the count is not a multiple of B*world_size differ per epoch.
+// The training stream. Epoch e visits a permutation of the windows of the train region drawn
+// from (order_seed, e) by a fully specified generator, the same on every platform (see
+// core/data/window_order.h); batch k of rank r takes rows perm[(k*B + b) * world_size + r],
+// b < B, so the ranks' batches k together are batch k of one rank with B*world_size rows.
+// Each window is read at most once an epoch; the n_windows mod (B*world_size) windows left over
+// (none when it divides) differ per epoch. At most 2^32 - 1 windows (a DataError beyond).
 // Tokens are checked against vocab_size as they are copied. When the first epoch wraps,
 // a warning goes to stderr once: training starts repeating data.
 class TokenLoader {
@@ -66,7 +70,7 @@ class TokenLoader {
   uint64_t train_begin_ = 0;  // first token of the train region in the stream
   uint64_t n_windows_ = 0;
   uint64_t batches_per_epoch_ = 0;
-  std::vector<uint64_t> permutation_;  // of the current epoch
+  std::vector<uint32_t> permutation_;  // window order of epoch permutation_epoch_
   uint64_t permutation_epoch_ = ~uint64_t{0};
   LoaderPosition position_;
   bool warned_repeat_ = false;

@@ -1,5 +1,5 @@
-// The `data` section of an experiment config: which tokenizer, which shards, how much
-// validation. The config library validates composed configs against it.
+// The `data` section of an experiment config: which tokenizer, which shards, in which order,
+// how much validation. The config library validates composed configs against it.
 #pragma once
 #include "attnlab/config/schema.h"
 

@@ -7,6 +7,9 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
+#include <cstdint>
+#include <vector>
+
 #include "attnlab/model/attention_layer.h"
 #include "attnlab/model/model_config.h"
 #include "attnlab/model/rmsnorm.h"
@@ -36,6 +39,12 @@ class DecoderImpl : public torch::nn::Module {
   // Seeded init: normal(0, init_std) for matrices, output projections scaled by 1/sqrt(2L);
   // norms at one. Variant parameters keep the plugin's own init.
   void reset_parameters();
+  // Attention FLOPs of one sequence of T tokens through every layer, forward plus backward,
+  // as each layer's variant counts them (AttentionVariant::flops).
+  double attention_flops(int64_t T) const;
+  // Per layer, per head: the mean over batch and tokens of the gate activations of the last
+  // forward (AttentionVariant::last_gate_BTH). Empty unless every layer reports gates.
+  std::vector<std::vector<double>> gate_activations() const;
 
   torch::nn::Embedding embed{nullptr};
   torch::nn::ModuleList blocks{nullptr};

@@ -3,7 +3,8 @@
 // that names the plugin, the path and what to do: the path exists, dlopen (RTLD_NOW |
 // RTLD_LOCAL), the entry symbol, abi_version, struct_size, the descriptor's fields, LibTorch
 // version and C++11 ABI, the name matching the file, the option specs. Options given to
-// create() are checked against the plugin's specs and completed with the defaults.
+// create() are checked against the plugin's specs by the config schema's validator and
+// completed with the defaults.
 // Libraries are never unloaded (a plugin's statics may outlive any handle we hold).
 #pragma once
 #include <filesystem>
@@ -38,8 +39,10 @@ struct LoadedPlugin {
   const attnlab_plugin_descriptor* descriptor = nullptr;
   std::vector<config::KeySchema> options;  // in declaration order
 
-  // `options` with every declared default filled in; throws PluginError on an unknown key,
-  // a wrong type, a value out of range or not among the choices.
+  // `options` checked by config::validate_section against options_schema(*this) (the rules
+  // config composition applies to attention.options) with every default filled in; throws
+  // PluginError naming the plugin and the key (attention.options.<name>) on an unknown key, a
+  // wrong type, a value out of range or not among the choices.
   nlohmann::json complete_options(const nlohmann::json& options) const;
 
   // Creates the variant for one layer (options completed as above). The shared_ptr's deleter

@@ -84,6 +84,11 @@ class Store {
   // Opens or creates the database at `path` (creating parent directories) and migrates it
   // forward to schema_version(). A database written by newer code is an error.
   explicit Store(const std::string& path);
+  // Opens an existing database for reading only: nothing is created, migrated or written
+  // (`attnlab run --dry-run`). A schema newer than this build is an error; an older one is
+  // read as it is.
+  struct ReadOnly {};
+  Store(const std::string& path, ReadOnly);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -113,6 +118,9 @@ class Store {
                          const std::string& config_json, const std::string& config_yaml,
                          const std::string& overrides_json, const std::string& code_version);
   void heartbeat(int64_t run_id);
+  // Seconds since the run's last heartbeat (by the database's clock); infinity when it never
+  // had one.
+  double heartbeat_age_s(int64_t run_id) const;
 
   RunRecord run(int64_t run_id) const;                               // throws if absent
   std::vector<RunRecord> runs(const std::string& experiment) const;  // ordered by id

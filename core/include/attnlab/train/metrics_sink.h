@@ -1,5 +1,6 @@
-// Where the trainer sends what it measures. The trainer does not know about SQLite: the
-// run driver adapts this interface to the results store (and tests collect into memory).
+// Where the trainer sends what it measures and says. The trainer does not know about SQLite or
+// stdout: the run driver adapts this interface to the results store and the console
+// (console_sink.h, tee_sink.h), and tests collect into memory.
 #pragma once
 #include <nlohmann/json.hpp>
 
@@ -23,6 +24,18 @@ class MetricsSink {
   virtual void truncate_after(int64_t step) = 0;
   // A fact about the whole run, e.g. "n_params".
   virtual void info(const std::string& key, const nlohmann::json& value) = 0;
+  // (optional) A line for whoever watches the run, e.g. "checkpoint step_0000000010.ckpt" or
+  // "step 6 skipped: loss is nan at step 5". Default: ignored.
+  virtual void note(const std::string& text) {}
+};
+
+// The sink of ranks other than 0: they compute the same averaged metrics, rank 0 records them.
+class NullSink : public MetricsSink {
+ public:
+  void log(int64_t, const MetricValues&) override {}
+  void eval(int64_t, const std::string&, const nlohmann::json&) override {}
+  void truncate_after(int64_t) override {}
+  void info(const std::string&, const nlohmann::json&) override {}
 };
 
 }  // namespace attnlab::train

@@ -37,6 +37,15 @@ struct TrainConfig {
   int64_t tokens_per_step(int world_size = 1) const {
     return batch_size * seq_len * grad_accum * world_size;
   }
+  // The cadence, for `step` counted from 0: validation every eval_every steps, checkpoints
+  // every checkpoint_every steps, and both after the last step.
+  bool is_last(int64_t step) const { return step + 1 == steps; }
+  bool evaluates_after(int64_t step) const {
+    return is_last(step) || (eval_every > 0 && (step + 1) % eval_every == 0);
+  }
+  bool checkpoints_after(int64_t step) const {
+    return is_last(step) || (checkpoint_every > 0 && (step + 1) % checkpoint_every == 0);
+  }
 };
 
 config::SectionSchema train_schema();

@@ -1,7 +1,8 @@
 // The training loop: micro-batches with gradient accumulation, AdamW with warm-up + cosine,
-// gradient clipping, periodic validation, progress lines and metrics; checkpoints and
-// resume, preemption (stop at a step boundary on request), and the non-finite policy.
-// It trains whatever Decoder it is given and knows nothing of plugins, YAML or SQLite.
+// gradient clipping, periodic validation, metrics and notes to a MetricsSink (the console's
+// progress lines are one: console_sink.h); checkpoints and resume, preemption (stop at a step
+// boundary on request), and the non-finite policy (nonfinite_policy.h).
+// It trains whatever Decoder it is given and knows nothing of plugins, YAML, SQLite or stdout.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -14,9 +15,13 @@
 #include "attnlab/train/metrics_sink.h"
 #include "attnlab/train/train_config.h"
 
+namespace attnlab::dist {
+class Communicator;  // attnlab/dist/communicator.h
+}
+
 namespace attnlab::train {
 
-class Communicator;  // distributed.h
+class RankSync;  // rank_sync.h (private): the data-parallel part of a step
 
 struct TrainResult {
   int64_t steps = 0;               // steps completed (equals config steps unless preempted)
@@ -39,11 +44,10 @@ struct TrainerOptions {
   std::string config_fingerprint;            // must match a checkpoint to resume from it
   std::string code_version;
   const std::atomic<bool>* stop_requested = nullptr;  // checked after every step
-  std::string log_prefix;                             // e.g. "[attention=dense] "
   // Data-parallel training (null: one process). Every rank runs the same Trainer on its share
   // of the data; gradients, losses and the stop decision are agreed over ranks; only rank 0
   // saves checkpoints (every rank loads them to resume).
-  Communicator* dist = nullptr;
+  dist::Communicator* dist = nullptr;
   // MFU (train/mfu, per device) = flops_per_token * tokens/s / (peak_flops * world size);
   // not logged when peak_flops is 0.
   double flops_per_token = 0.0;
@@ -59,12 +63,23 @@ class Trainer {
   double evaluate();
 
  private:
+  // What forward_backward measured; the update is still to be applied.
+  struct StepStats {
+    double lr = 0.0, loss = 0.0, grad_norm = 0.0;
+    bool stop = false;  // a stop was requested (agreed over ranks)
+  };
+  // The checkpoint's progress (and the sink truncated after it), or a fresh start.
+  TrainProgress resume(torch::optim::Optimizer& optimizer, TrainResult& result);
+  // Forward and backward over grad_accum micro-batches, gradients agreed over ranks, clipped.
+  StepStats forward_backward(int64_t step, torch::optim::Optimizer& optimizer, RankSync& sync);
   torch::Tensor next_batch_BT1();
-  void log_gates(int64_t step);
+  // The train/* scalars of an applied step (train/mfu only with a peak).
+  MetricValues step_metrics(const StepStats& stats, double step_s, double tokens_per_s,
+                            const TrainProgress& progress, int world_size) const;
+  // Validation loss, with the gates' per-layer means logged as an evaluation when there are some.
+  double validate(int64_t step);
   void save_checkpoint(const torch::optim::Optimizer& optimizer, const TrainProgress& progress);
   bool writes_checkpoints() const;  // rank 0 of a data-parallel run, or a single process
-  // Data-parallel start: all ranks resumed from the same step, then rank 0's weights everywhere.
-  void agree_on_start(const TrainProgress& progress);
 
   model::Decoder model_;
   TrainConfig config_;

@@ -1,6 +1,7 @@
 // Everything a report needs about one experiment, read once from the store: every run (of any
-// status) with its curves, facts and final numbers, the variants in order, the experiment's
-// `report:` config section and the benchmark rows. Table and figure builders read only this.
+// status) with its config, curves, facts and final numbers, the arms in order (see arms.h), the
+// experiment's `report:` config section and the benchmark rows. Table and figure builders read
+// only this.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -29,6 +30,8 @@ struct CurvePoint {
 
 struct RunData {
   store::RunRecord record;
+  nlohmann::json config;  // record.config_json, parsed
+  std::string arm;        // the name of the arm the run is a seed of
   std::vector<CurvePoint> train_loss, val_loss, tokens, step_time_s, tokens_per_s;
   std::map<std::string, std::string> info;  // run_info: key -> JSON text
 
@@ -39,38 +42,49 @@ struct RunData {
   // From run_info when logged, else derived from the curves (see docs/REPORTS.md).
   std::optional<double> n_params, flops_per_token, peak_memory_bytes;
   std::optional<double> mean_tokens_per_s;   // run_info tokens_per_s_mean, else the metric's mean
+  std::optional<double> mfu_mean;            // run_info mfu_mean (a fraction of peak), if logged
   std::optional<double> median_step_time_s;  // median of train/step_time_s
   std::vector<std::vector<double>> gate_mean_LH;  // last `gate_mean` eval, empty if none
 
   bool finished() const { return record.status == "finished"; }
 };
 
+// The runs that are seeds of one configuration (arms.h says how arms are found and named).
+struct Arm {
+  std::string name;         // unique in the experiment: "dense", "gated_window window=128"
+  std::string plugin;       // attention.variant of its runs
+  nlohmann::json identity;  // config::arm_identity of its runs' resolved config
+};
+
 struct ExperimentData {
   std::string name;
   std::string db_path;
-  std::vector<RunData> runs;          // every run, ordered by id
-  std::vector<std::string> variants;  // in order of first run
-  nlohmann::json report_config;       // the runs' resolved `report:` section, {} if none
+  std::vector<RunData> runs;     // every run, ordered by id
+  std::vector<Arm> arms;         // in order of first run
+  nlohmann::json report_config;  // the runs' resolved `report:` section, {} if none
   std::vector<store::BenchAttentionRecord> bench_attention;
   std::vector<store::BenchTrainRecord> bench_train;
 
-  std::vector<const RunData*> runs_of(const std::string& variant) const;
-  // Final val losses of the variant's finished runs that logged one: the sample every
-  // statistic uses.
-  std::vector<double> final_val_losses(const std::string& variant) const;
-  bool has_variant(const std::string& variant) const;
-  // Pairs of variants (in variant order) whose finished runs have the same seeds and, seed for
-  // seed, bit-identical val/loss curves: at this experiment's settings they compute the same
-  // model, so no table can tell them apart.
-  std::vector<std::pair<std::string, std::string>> indistinguishable_variants() const;
+  std::vector<std::string> arm_names() const;  // in arm order
+  std::vector<std::string> plugins() const;    // in order of first arm, each once
+  bool has_plugin(const std::string& plugin) const;
+  std::vector<const RunData*> runs_of(const std::string& arm) const;
+  // Final val losses of the arm's finished runs that logged one: the sample every statistic
+  // uses.
+  std::vector<double> final_val_losses(const std::string& arm) const;
+  // Pairs of arms (in arm order) whose finished runs have the same seeds and, seed for seed,
+  // bit-identical val/loss curves: at this experiment's settings they compute the same model,
+  // so no table can tell them apart.
+  std::vector<std::pair<std::string, std::string>> indistinguishable_arms() const;
 };
 
-// One sentence on each pair of indistinguishable_variants with both variants in `among`
-// (empty: every pair), for a table's notes.
+// One sentence on each pair of indistinguishable_arms with both arms in `among` (empty: every
+// pair), for a table's notes.
 std::vector<std::string> indistinguishable_notes(const ExperimentData& data,
                                                  const std::vector<std::string>& among = {});
 
-// Reads the experiment; a name not in the store is a ReportError listing the ones that are.
+// Reads the experiment and groups its runs into arms; a name not in the store is a ReportError
+// listing the ones that are.
 ExperimentData load_experiment(const store::Store& store, const std::string& experiment);
 
 }  // namespace attnlab::reports

@@ -1,31 +1,40 @@
-// The report's tables, built from ExperimentData. Every statistic uses the finished runs that
-// logged a val/loss; runs in any other state are still counted and shown (never dropped).
+// The report's tables, built from ExperimentData. One row per arm (arms.h); every statistic
+// uses the arm's finished runs that logged a val/loss; runs in any other state are still
+// counted and shown (never dropped).
 #pragma once
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "attnlab/reports/experiment_data.h"
 #include "attnlab/reports/table.h"
 
 namespace attnlab::reports {
 
-// The variant every Δ is taken against: `requested` when given (a ReportError when the
-// experiment has no such variant), else the config's report.baseline, else "dense".
+// The name of the arm every Δ is taken against: `requested` (--baseline) when given, else the
+// config's report.baseline, else the plugin "dense"; each resolved by resolve_arm (an arm name,
+// or a plugin with one arm; otherwise a ReportError listing the arms). "dense" when the
+// experiment has no dense arm and nothing else is asked for (the tables then have no Δ).
 std::string resolve_baseline(const ExperimentData& data, const std::string& requested);
 
-// Every run: variant, seed, status, steps, tokens, final val loss, code version, message.
+// The arm names in arm order with the baseline moved first (when it is an arm).
+std::vector<std::string> arms_baseline_first(const ExperimentData& data,
+                                             const std::string& baseline);
+
+// Every run: arm, plugin, seed, status, steps, tokens, final val loss, code version, message.
 Table runs_table(const ExperimentData& data);
 
-// Variant × (val loss mean ± std, n, Δ vs baseline with 95% CI, Welch p-value).
+// Arm × (val loss mean ± std, n, Δ vs baseline with 95% CI, Welch p-value).
 Table main_table(const ExperimentData& data, const std::string& baseline);
 
 // The ablation table whose rows the config declares in report.ablation_rows
-// ([{label, variant}, ...]; Δ against the first row). nullopt when the key is absent;
-// a malformed list is a ReportError naming the entry.
+// ([{label, variant}, ...], `arm:` a synonym of `variant:`, each naming an arm as resolve_arm
+// does; Δ against the first row). nullopt when the key is absent; a malformed list or a row
+// naming no arm (or several) is a ReportError naming the entry.
 std::optional<Table> ablation_table(const ExperimentData& data);
 
-// Peak memory, tokens/s, step time, parameters, FLOPs per token, and the steps and tokens
-// needed to reach the baseline's final val loss.
+// Per arm: peak memory, tokens/s, MFU, step time, parameters, FLOPs per token, and the steps
+// and tokens needed to reach the baseline's final val loss.
 Table efficiency_table(const ExperimentData& data, const std::string& baseline);
 
 // The step where a val/loss curve first reaches `target`, interpolated linearly between the

@@ -1,0 +1,31 @@
+// The names under which the trainer logs metrics and evaluations, and under which reports
+// read them back from the store: one list, so a rename cannot split writer and reader.
+#pragma once
+
+namespace attnlab::metric {
+
+// Per-step scalars (MetricsSink::log).
+inline constexpr const char* kTrainLoss = "train/loss";
+inline constexpr const char* kTrainLr = "train/lr";
+inline constexpr const char* kTrainGradNorm = "train/grad_norm";
+inline constexpr const char* kTrainTokensPerS = "train/tokens_per_s";
+inline constexpr const char* kTrainStepTimeS = "train/step_time_s";
+inline constexpr const char* kTrainTokens = "train/tokens";
+inline constexpr const char* kTrainMfu = "train/mfu";
+inline constexpr const char* kTrainNonfinite = "train/nonfinite";
+inline constexpr const char* kValLoss = "val/loss";
+inline constexpr const char* kGradSyncExposedS = "dist/grad_sync_exposed_s";
+
+// Structured evaluations (MetricsSink::eval): per layer, per head mean gate activation.
+inline constexpr const char* kGateMean = "gate_mean";
+
+// Facts about a whole run (MetricsSink::info), read by reports.
+inline constexpr const char* kInfoNParams = "n_params";
+inline constexpr const char* kInfoFlopsPerToken = "flops_per_token";
+inline constexpr const char* kInfoTokensPerSMean = "tokens_per_s_mean";
+inline constexpr const char* kInfoMfuMean = "mfu_mean";
+inline constexpr const char* kInfoPeakFlops = "peak_flops";
+inline constexpr const char* kInfoPeakMemoryBytes = "peak_memory_bytes";
+inline constexpr const char* kInfoWallTimeS = "wall_time_s";
+
+}  // namespace attnlab::metric

@@ -1,0 +1,48 @@
+// print_plan: one line per cell with its size, cost and status (see attnlab/run/plan.h).
+#include "attnlab/run/plan.h"
+
+#include <cstdio>
+
+namespace attnlab::run {
+
+namespace {
+
+// 1234567 -> "1.23M", 4.5e18 -> "4.50E"
+std::string si(double value) {
+  const char* units[] = {"", "k", "M", "G", "T", "P", "E", "Z"};
+  int u = 0;
+  while (value >= 1000.0 && u < 7) {
+    value /= 1000.0;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.3g%s", value, units[u]);
+  return buf;
+}
+
+}  // namespace
+
+void print_plan(std::ostream& out, const std::vector<spec::RunSpec>& specs, int world_size,
+                const std::map<std::string, std::string>& status) {
+  if (specs.empty()) return;
+  out << "experiment " << specs.front().experiment << ": " << specs.size() << " cells, "
+      << world_size << (world_size == 1 ? " rank" : " ranks") << "\n";
+  char line[512];
+  std::snprintf(line, sizeof(line), "  %-44s %9s %11s %12s %11s  %s\n", "run", "params",
+                "FLOPs/token", "tokens/step", "total FLOPs", "status");
+  out << line;
+  double total = 0;
+  for (const auto& s : specs) {
+    const auto it = status.find(s.run_name);
+    std::snprintf(line, sizeof(line), "  %-44s %9s %11s %12s %11s  %s\n", s.run_name.c_str(),
+                  si(static_cast<double>(s.parameter_count)).c_str(), si(s.flops_per_token).c_str(),
+                  si(static_cast<double>(s.tokens_per_step(world_size))).c_str(),
+                  si(s.total_flops(world_size)).c_str(),
+                  it == status.end() ? "new" : it->second.c_str());
+    out << line;
+    total += s.total_flops(world_size);
+  }
+  out << "  total training FLOPs: " << si(total) << "\n";
+}
+
+}  // namespace attnlab::run

@@ -1,0 +1,123 @@
+// run_cell: from a checked RunSpec to a trained model and its metrics.
+#include "attnlab/run/run_cell.h"
+
+#include <torch/torch.h>
+
+#include <iostream>
+#include <optional>
+
+#include "attnlab/bench/fresh_process.h"
+#include "attnlab/bench/peak_flops.h"
+#include "attnlab/data/loader.h"
+#include "attnlab/dist/communicator.h"
+#include "attnlab/run/code_version.h"
+#include "attnlab/spec/build_model.h"
+#include "attnlab/train/console_sink.h"
+#include "attnlab/train/metric_names.h"
+#include "attnlab/train/mfu.h"
+#include "attnlab/train/tee_sink.h"
+
+namespace attnlab::run {
+
+namespace {
+
+bool is_rank0(const CellOptions& options) { return !options.dist || options.dist->rank() == 0; }
+int world_size(const CellOptions& options) { return options.dist ? options.dist->world_size() : 1; }
+
+// Rank 0 logs MFU against the declared, cached or (here, before the model is seeded: it draws
+// its own inputs) probed peak; other ranks do not need it.
+double peak_flops_for(const spec::RunSpec& spec, const CellOptions& options, int threads) {
+  if (!is_rank0(options)) return 0.0;
+  return bench::resolve_peak_flops(
+      spec.train.peak_flops, options.peak_flops_cache, torch::Device(torch::kCPU), torch::kFloat32,
+      threads, [] { return bench::measure_peak_flops(torch::kCPU, torch::kFloat32); }, std::cout,
+      options.log_prefix);
+}
+
+void record_run_facts(const spec::RunSpec& spec, const plugin::LoadedPlugin& plugin,
+                      const data::TokenLoader& train_data, int threads, double peak_flops,
+                      const CellOptions& options, train::MetricsSink& sink) {
+  sink.info(metric::kInfoNParams, spec.parameter_count);
+  sink.info("n_params_non_embedding", spec.parameter_count - spec.model.vocab_size * spec.model.d_model);
+  sink.info(metric::kInfoFlopsPerToken, spec.flops_per_token);
+  sink.info("threads", threads);
+  if (peak_flops > 0) sink.info(metric::kInfoPeakFlops, peak_flops);
+  sink.info("world_size", world_size(options));
+  sink.info("device", spec.train.device);
+  sink.info("train_tokens_available", train_data.train_tokens());
+  sink.info("plugin", {{"name", plugin.name},
+                       {"version", plugin.version},
+                       {"sha256", plugin.sha256},
+                       {"path", plugin.path}});
+}
+
+void record_outcome(const spec::RunSpec& spec, const train::TrainResult& result,
+                    const data::TokenLoader& train_data, double peak_flops,
+                    const CellOptions& options, train::MetricsSink& sink) {
+  sink.info(metric::kInfoWallTimeS, result.wall_s);
+  // The process's RSS high-water mark since this cell started (reset before the model).
+  sink.info(metric::kInfoPeakMemoryBytes,
+            static_cast<int64_t>(bench::peak_rss_mib() * 1024.0 * 1024.0));
+  sink.info(metric::kInfoTokensPerSMean, result.tokens_per_s_mean);
+  if (peak_flops > 0 && result.tokens_per_s_mean > 0) {
+    sink.info(metric::kInfoMfuMean,
+              train::model_flops_utilisation(spec.flops_per_token, result.tokens_per_s_mean,
+                                             peak_flops * world_size(options)));
+  }
+  sink.info("tokens_seen", train_data.tokens_seen());
+  sink.info("epochs", train_data.epoch());
+}
+
+// Checkpoints of this run (rank 0 clears them on --restart; the others wait for that).
+std::optional<train::CheckpointManager> checkpoints_for(const spec::RunSpec& spec,
+                                                        const CellOptions& options) {
+  if (options.run_dir.empty()) return std::nullopt;
+  std::optional<train::CheckpointManager> checkpoints;
+  checkpoints.emplace(options.run_dir / "checkpoints", static_cast<int>(spec.train.keep_checkpoints));
+  if (options.restart && is_rank0(options)) checkpoints->clear();
+  if (options.dist) options.dist->barrier();
+  return checkpoints;
+}
+
+}  // namespace
+
+train::TrainResult run_cell(const spec::RunSpec& spec, plugin::PluginRegistry& plugins,
+                            train::MetricsSink& sink, const CellOptions& options) {
+  bench::reset_peak_rss();
+  const int threads = spec.train.threads == 0 && options.intra_op_threads > 0
+                          ? options.intra_op_threads
+                          : spec::resolve_threads(spec.train.threads);
+  torch::set_num_threads(threads);
+  const double peak_flops = peak_flops_for(spec, options, threads);
+  torch::manual_seed(spec.seed);
+  auto model = spec::build_model(spec, plugins);
+
+  auto loader = spec.data;
+  if (options.dist) {  // each rank reads its own disjoint share of every batch
+    loader.rank = options.dist->rank();
+    loader.world_size = options.dist->world_size();
+  }
+  data::TokenLoader train_data(loader);
+  data::ValidationSet val_data(loader);
+  record_run_facts(spec, plugins.load(spec.variant), train_data, threads, peak_flops, options, sink);
+  std::printf("%s%s: %.2fM parameters, %.3g FLOPs/token, %d threads\n", options.log_prefix.c_str(),
+              spec.model.name.c_str(), spec.parameter_count / 1e6, spec.flops_per_token, threads);
+
+  auto checkpoints = checkpoints_for(spec, options);
+  train::TrainerOptions trainer_options;
+  if (checkpoints) trainer_options.checkpoints = &*checkpoints;
+  trainer_options.config_fingerprint = spec.fingerprint;
+  trainer_options.code_version = code_version();
+  trainer_options.stop_requested = options.stop_requested;
+  trainer_options.dist = options.dist;
+  trainer_options.flops_per_token = spec.flops_per_token;
+  trainer_options.peak_flops = peak_flops;
+  train::ConsoleSink console(options.log_prefix, spec.train.steps, spec.train.log_every);
+  train::TeeSink sinks({&sink, &console});  // the store first, then the progress lines
+  train::Trainer trainer(model, spec.train, train_data, val_data, sinks, trainer_options);
+  const auto result = trainer.run();
+  record_outcome(spec, result, train_data, peak_flops, options, sink);
+  return result;
+}
+
+}  // namespace attnlab::run

@@ -1,0 +1,44 @@
+// RankSync: the data-parallel part of a training step. Without a communicator (one process)
+// every call passes through. With one: at construction the ranks check that they resume at the
+// same step and take rank 0's weights; gradients are then all-reduced while backward runs
+// (dist::GradientSync), one collective per step agrees on the loss and on stopping (rank 0
+// decides), and a watchdog ends a rank whose steps stop finishing.
+#pragma once
+#include <torch/nn/module.h>
+
+#include <cstdint>
+#include <memory>
+
+#include "attnlab/train/metrics_sink.h"
+
+namespace attnlab::dist {
+class Communicator;
+class GradientSync;
+class Watchdog;
+}  // namespace attnlab::dist
+
+namespace attnlab::train {
+
+class RankSync {
+ public:
+  RankSync(dist::Communicator* comm, torch::nn::Module& model, int64_t next_step,
+           int64_t timeout_s, MetricsSink& sink);
+  ~RankSync();
+  int world_size() const;
+  // Before each micro-batch's backward; `last` on the one that completes the step.
+  void begin_backward(bool last);
+  // After the last backward of `step`: every rank holds the rank-mean gradients; returns the
+  // mean over ranks of `loss_sum` and sets `stop` to rank 0's decision. Logs the communication
+  // backward did not hide (dist/grad_sync_exposed_s).
+  double finish_step(int64_t step, double loss_sum, bool& stop);
+
+ private:
+  void agree_on_start(torch::nn::Module& model, int64_t next_step);
+
+  dist::Communicator* comm_;
+  MetricsSink& sink_;
+  std::unique_ptr<dist::GradientSync> grad_sync_;
+  std::unique_ptr<dist::Watchdog> watchdog_;
+};
+
+}  // namespace attnlab::train

@@ -1,0 +1,54 @@
+// Small runs of the CLI for the run-driver tests: the smoke experiment shrunk to a few steps
+// of a narrow model on one thread, a fresh folder per test, and reading the store back.
+#pragma once
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "attnlab/store/store.h"
+#include "cli_process.h"
+
+namespace attnlab::test {
+
+namespace fs = std::filesystem;
+
+// An empty directory for one test under the build tree.
+inline fs::path fresh_run_dir(const std::string& name) {
+  const fs::path dir = fs::path(ATTNLAB_BINARY_DIR) / "test_run_work" / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+// `attnlab <command> experiments/smoke.yaml <tiny, fast overrides> <extra> --db <db>`.
+inline std::vector<std::string> small_run_args(const std::string& command, const fs::path& db,
+                                               const std::vector<std::string>& extra,
+                                               int steps = 2) {
+  std::vector<std::string> a = {command, "experiments/smoke.yaml",
+                                "train.steps=" + std::to_string(steps), "train.seq_len=32",
+                                "train.batch_size=2", "train.eval_every=0", "train.threads=1",
+                                "train.peak_flops=1e11", "data.val_tokens=256",
+                                "model.d_model=32", "model.head_dim=8", "model.ffn_hidden=64",
+                                "model.n_layer=1"};
+  a.insert(a.end(), extra.begin(), extra.end());
+  a.push_back("--db");
+  a.push_back(db.string());
+  return a;
+}
+
+inline CliRun cli(std::vector<std::string> args) {
+  CliRun run;
+  run.args = std::move(args);
+  return run;
+}
+
+inline std::string transcript_of(const CliOutcome& o) {
+  return "exit " + std::to_string(o.exit_code) + "\n--- stdout\n" + o.out + "\n--- stderr\n" + o.err;
+}
+
+// Every run of `experiment` in the store at `db`, by name.
+inline std::vector<store::RunRecord> stored_runs(const fs::path& db, const std::string& experiment) {
+  return store::Store(db.string()).runs(experiment);
+}
+
+}  // namespace attnlab::test

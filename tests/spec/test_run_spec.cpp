@@ -1,0 +1,156 @@
+// build_run_specs and check_runnable: every problem that used to surface only once a cell
+// trained is rejected before any run exists, as a ConfigError naming the key and where it was
+// set (file:line:column or the override); parameter and FLOP counts match the built model.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "attnlab/attention_variant.h"
+#include "attnlab/plugin/registry.h"
+#include "attnlab/spec/build_model.h"
+#include "attnlab/spec/run_spec.h"
+
+using namespace attnlab;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::shared_ptr<plugin::PluginRegistry> plugins() {
+  static auto registry =
+      std::make_shared<plugin::PluginRegistry>(fs::path(ATTNLAB_BINARY_DIR) / "plugins");
+  return registry;
+}
+
+// An experiment file in a fresh folder: the smoke defaults plus `body` (after _self_).
+fs::path experiment_file(const std::string& name, const std::string& body) {
+  setenv("ATTNLAB_SHARED", ATTNLAB_SHARED_DIR, 0);
+  const auto dir = fs::temp_directory_path() / "attnlab_spec_test";
+  fs::create_directories(dir);
+  const auto file = dir / (name + ".yaml");
+  std::ofstream(file) << "defaults:\n  - model: tiny\n  - data: fineweb_sample\n"
+                         "  - train: smoke\n  - attention: dense\n  - _self_\n"
+                         "seed: 0\n" << body;
+  return file;
+}
+
+std::vector<spec::RunSpec> specs_of(const fs::path& file, std::vector<std::string> overrides = {}) {
+  return spec::build_run_specs(
+      {file.string(), std::move(overrides), {fs::path(ATTNLAB_SOURCE_DIR) / "experiments"}},
+      plugins());
+}
+
+// The ConfigError that building (and checking) `file` with `overrides` raises.
+config::ConfigError error_of(const fs::path& file, std::vector<std::string> overrides = {}) {
+  try {
+    spec::check_runnable(specs_of(file, std::move(overrides)));
+  } catch (const config::ConfigError& e) {
+    return e;
+  }
+  FAIL("no ConfigError for " << file);
+  throw;
+}
+
+}  // namespace
+
+TEST_CASE("model shape errors name the file, line and column of the key", "[spec][checks]") {
+  // line 8 is the `model:` block's first key (7 lines of defaults and seed before it).
+  const auto kv = error_of(experiment_file("kv", "model:\n  n_kv_head: 3\n"));
+  CHECK(kv.key() == "model.n_kv_head");
+  CHECK(std::string(kv.what()).find("kv.yaml:9:") != std::string::npos);
+  const auto hd = error_of(experiment_file("hd", "model:\n  head_dim: 33\n"));
+  CHECK(hd.key() == "model.head_dim");
+  CHECK(std::string(hd.what()).find("hd.yaml:9:") != std::string::npos);
+}
+
+TEST_CASE("a model vocabulary smaller than the data's is rejected", "[spec][checks]") {
+  const auto e = error_of(experiment_file("vocab", ""), {"model.vocab_size=1000"});
+  CHECK(e.key() == "model.vocab_size");
+  CHECK(std::string(e.what()).find("override 'model.vocab_size=1000'") != std::string::npos);
+  CHECK(e.message().find("50257") != std::string::npos);
+}
+
+TEST_CASE("cuda on a CPU build is rejected where the device was set", "[spec][checks]") {
+  const auto e = error_of(experiment_file("gpu", ""), {"train=default"});
+  CHECK(e.key() == "train.device");
+  CHECK(std::string(e.what()).find("train/default.yaml:") != std::string::npos);
+  CHECK(e.message().find("needs a CUDA build") != std::string::npos);
+}
+
+TEST_CASE("data problems are found before training", "[spec][checks]") {
+  const auto file = experiment_file("data", "");
+  SECTION("no training files") {
+    const auto e = error_of(file, {"data.train_files=[]"});
+    CHECK(e.key() == "data.train_files");
+  }
+  SECTION("a missing file") {
+    const auto e = error_of(file, {"data.train_files=[/nonexistent/attnlab/x.bin]"});
+    CHECK(e.key() == "data.train_files");
+    CHECK(std::string(e.what()).find("/nonexistent/attnlab/x.bin") != std::string::npos);
+  }
+  SECTION("a file that is not a shard") {
+    const auto bad = fs::temp_directory_path() / "attnlab_spec_test" / "not_a_shard.bin";
+    std::ofstream(bad) << "this is text, not an llm.c shard header";
+    const auto e = error_of(file, {"data.train_files=[" + bad.string() + "]"});
+    CHECK(e.key() == "data.train_files");
+  }
+  SECTION("a sequence longer than the data") {
+    const auto e = error_of(file, {"train.seq_len=900000"});
+    CHECK(e.key() == "train.seq_len");
+    CHECK(std::string(e.what()).find("override 'train.seq_len=900000'") != std::string::npos);
+    CHECK(e.message().find("900001") != std::string::npos);  // the window it cannot fill
+  }
+  SECTION("more validation tokens than the data holds") {
+    const auto e = error_of(file, {"data.val_tokens=5000000"});
+    CHECK(e.key() == "data.val_tokens");
+    CHECK(std::string(e.what()).find("override 'data.val_tokens=5000000'") != std::string::npos);
+  }
+}
+
+TEST_CASE("plugin options are checked before anything runs", "[spec][checks]") {
+  const auto e = error_of(experiment_file("opt", ""), {"attention=gated_window",
+                                                       "attention.options.window=-3"});
+  CHECK(e.key() == "attention.options.window");
+  CHECK(std::string(e.what()).find("override 'attention.options.window=-3'") != std::string::npos);
+}
+
+TEST_CASE("an unsafe experiment name is rejected before anything is written", "[spec][checks]") {
+  for (const std::string bad : {"../../x", "/tmp/x", "a/b"}) {
+    const auto e = error_of(experiment_file("name", ""), {"experiment.name=" + bad});
+    CHECK(e.key() == "experiment.name");
+    CHECK(e.message().find("use only") != std::string::npos);
+  }
+}
+
+TEST_CASE("parameter and FLOP counts match the model that is built", "[spec][counts]") {
+  std::mt19937 rng(std::random_device{}());
+  const int T = 64 + 32 * static_cast<int>(rng() % 8);
+  const auto specs = specs_of(experiment_file("counts", ""),
+                              {"attention=gated_window", "train.seq_len=" + std::to_string(T)});
+  REQUIRE(specs.size() == 1);
+  const auto& s = specs.front();
+  auto model = spec::build_model(s, *plugins());
+  int64_t numel = 0;
+  for (const auto& p : model->parameters()) numel += p.numel();
+  CHECK(s.parameter_count == numel);
+  double attention = 0;
+  const auto& loaded = plugins()->load("gated_window");
+  for (int64_t l = 0; l < s.model.n_layer; ++l) {
+    const auto v = loaded.create({s.model.d_model, s.model.n_head, s.model.n_kv_head,
+                                  s.model.head_dim, s.model.n_layer, l},
+                                 s.variant_options);
+    attention += v->flops(T).forward + v->flops(T).backward;
+  }
+  CHECK(s.flops_per_token == Approx(s.model.dense_flops_per_token() + attention / T));
+  CHECK(s.total_flops(8) == Approx(s.flops_per_token * s.train.batch_size * T *
+                                   s.train.grad_accum * 8 * s.train.steps));
+}
+
+TEST_CASE("every smoke cell builds and passes the checks", "[spec]") {
+  const auto specs = specs_of(fs::path(ATTNLAB_SOURCE_DIR) / "experiments" / "smoke.yaml");
+  CHECK(specs.size() == 5);
+  CHECK_NOTHROW(spec::check_runnable(specs));
+  CHECK(specs.front().run_name == "attention=dense,seed=0");
+}
