@@ -15,13 +15,14 @@ namespace attnlab::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "--experiment NAME [--out DIR] [--db PATH] [--format md,tex,csv] [--baseline VARIANT] "
+    "--experiment NAME [--out DIR] [--db PATH] [--format md,tex,csv] [--baseline ARM] "
     "[--logx]\n       attnlab report --run ID --config [--db PATH]\n\n"
     "Writes report.md (tables, figures, the data behind every number), tables.tex (booktabs,\n"
     "\\input-able), tables/{main,ablation,efficiency,runs}.{md,tex,csv} and\n"
     "figures/*.{png,pdf,gp,dat} (gnuplot; without it only the .gp/.dat). Statistics use\n"
-    "finished runs: mean ± sample std over seeds, Welch's t-test and 95% CI of Δ vs the\n"
-    "baseline. The ablation table's rows come from the config key report.ablation_rows.";
+    "finished runs grouped into arms (runs whose configs differ only in their seeds and\n"
+    "bookkeeping keys): mean ± sample std over an arm's seeds, Welch's t-test and 95% CI of\n"
+    "Δ vs the baseline arm. The ablation table's rows come from the config key report.ablation_rows.";
 
 void print_run_config(const store::Store& store, int64_t run_id) {
   const auto run = store.run(run_id);
@@ -48,7 +49,8 @@ int cmd_report(const Args& args) {
                                         po::value<std::string>()->default_value("md,tex,csv"),
                                         "table formats: subset of md,tex,csv")(
       "baseline", po::value<std::string>(),
-      "variant every Δ is taken against (default: report.baseline, else dense)")(
+      "arm every Δ is taken against: an arm name, or a plugin with one arm (default: "
+      "report.baseline, else dense)")(
       "logx", po::bool_switch(), "log-scale step axis on the loss curves")(
       "gnuplot", po::value<std::string>()->default_value("gnuplot"), "gnuplot program or path")(
       "run", po::value<int64_t>(), "with --config: the run whose stored config to print")(

@@ -90,7 +90,7 @@ std::vector<double> metric(const fs::path& db, const std::string& name) {
 
 // The model tensors of the newest checkpoint of the run (file layout: checkpoint.h).
 std::map<std::string, torch::Tensor> final_weights(const fs::path& db) {
-  const auto dir = db.parent_path() / "runs" / db.stem() / "dist_tiny" / "default" / "checkpoints";
+  const auto dir = db.parent_path() / "runs" / db.stem() / "dist_tiny" / the_run(db).name / "checkpoints";
   std::string name;
   std::ifstream(dir / "latest") >> name;
   std::ifstream in(dir / name, std::ios::binary);

@@ -71,8 +71,10 @@ TEST_CASE("a flipped byte or a truncation in the newest checkpoints falls back t
 TEST_CASE("a checkpoint of another config is refused, naming --restart", "[train][checkpoint]") {
   TrainSetup setup;
   setup.dir = fresh_dir("other_config");
+  setup.experiment = write_smoke_with_lr(setup.dir, "0.003");
   interrupted_run(setup);
-  setup.overrides = {"train.lr=0.002", "train.eval_every=3"};
+  write_smoke_with_lr(setup.dir, "0.002");  // the same run name, another config
+  setup.overrides = {"train.eval_every=3"};
 
   const auto refused = run_training(setup);
   INFO(transcript(refused));

@@ -1,6 +1,8 @@
 // The common training run of the checkpoint tests, its files, its store rows and its reference.
 #include "train_fixture.h"
 
+#include <fstream>
+
 #include <catch2/catch.hpp>
 
 #include <cstdio>
@@ -12,7 +14,7 @@ const std::vector<std::string> kDeterministicMetrics = {
 
 std::vector<std::string> TrainSetup::args() const {
   std::vector<std::string> a = {"train",
-                                "experiments/smoke.yaml",
+                                experiment.string(),
                                 "attention=" + variant,
                                 "train.steps=" + std::to_string(kSteps),
                                 "train.seq_len=64",
@@ -61,6 +63,13 @@ bool is_checkpoint_line(const std::string& line, int step) {
   char name[64];
   std::snprintf(name, sizeof(name), "checkpoint step_%010d.ckpt", step);
   return line.find(name) != std::string::npos;
+}
+
+fs::path write_smoke_with_lr(const fs::path& dir, const std::string& lr) {
+  const auto file = dir / "smoke.yaml";
+  std::ofstream(file) << "defaults:\n  - model: tiny\n  - data: fineweb_sample\n  - train: smoke\n"
+                         "  - attention: dense\n  - _self_\nseed: 0\ntrain:\n  lr: " << lr << "\n";
+  return file;
 }
 
 fs::path fresh_dir(const std::string& name) {

@@ -19,6 +19,7 @@ inline constexpr int kSteps = 8;
 
 struct TrainSetup {
   fs::path dir;                        // holds x.db and the run directories
+  fs::path experiment = "experiments/smoke.yaml";
   std::string variant = "dense";
   std::vector<std::string> overrides;  // on top of the base ones (later ones win)
   std::vector<std::string> flags;      // e.g. --restart
@@ -32,6 +33,10 @@ struct TrainSetup {
 
 // True for the line announcing the checkpoint whose next step is `step`.
 bool is_checkpoint_line(const std::string& line, int step);
+
+// Writes <dir>/smoke.yaml: the smoke experiment's defaults (no matrix) with train.lr = `lr`,
+// so a test can change a run's config without changing its name (overrides name a run).
+fs::path write_smoke_with_lr(const fs::path& dir, const std::string& lr);
 
 // An empty directory for one test under the build tree.
 fs::path fresh_dir(const std::string& name);
