@@ -110,7 +110,8 @@ void check_experiment_name(const config::ResolvedConfig& cell) {
   try {
     check_name(cell.experiment, "experiment name");
   } catch (const std::invalid_argument& e) {
-    const bool set = cell.tree.contains("experiment") && cell.tree["experiment"].contains("name");
+    const auto& section = cell.tree.value("experiment", nlohmann::json::object());
+    const bool set = !section.value("name", std::string()).empty();
     const auto origin = set ? cell.origin_of("experiment.name")
                             : config::Origin{cell.source_file.string(), 0, 0, ""};
     throw config::ConfigError("experiment.name", origin,

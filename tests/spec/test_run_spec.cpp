@@ -122,6 +122,10 @@ TEST_CASE("an unsafe experiment name is rejected before anything is written", "[
     CHECK(e.key() == "experiment.name");
     CHECK(e.message().find("use only") != std::string::npos);
   }
+  const auto stem = error_of(experiment_file("my exp", ""));  // the name defaults to the stem
+  CHECK(stem.key() == "experiment.name");
+  CHECK(std::string(stem.what()).find("my exp.yaml") != std::string::npos);
+  CHECK(stem.message().find("set experiment.name=NAME") != std::string::npos);
 }
 
 TEST_CASE("parameter and FLOP counts match the model that is built", "[spec][counts]") {
