@@ -39,7 +39,7 @@ TEST_CASE("attnlab train refuses a sweep, naming the cell count", "[run][matrix]
   const auto outcome = run_cli(cli(small_run_args("train", db, {"attention=dense", "seed=0,1,2"})));
   INFO(transcript_of(outcome));
   CHECK(outcome.exit_code != 0);
-  CHECK(outcome.err.find("makes 3 cells") != std::string::npos);
+  CHECK(outcome.err.find("make 3 cells") != std::string::npos);
   CHECK(outcome.err.find("attnlab run") != std::string::npos);
   CHECK_FALSE(fs::exists(db));
 }
