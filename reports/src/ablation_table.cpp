@@ -47,6 +47,21 @@ std::vector<AblationRow> parse_rows(const ExperimentData& data, const nlohmann::
 
 }  // namespace
 
+std::string ablation_unavailable(const ExperimentData& data) {
+  const auto& rows = data.report_config.is_object() ? data.report_config.value("ablation_rows", nlohmann::json())
+                                                    : nlohmann::json();
+  std::string missing;
+  for (const auto& row : rows.is_array() ? rows : nlohmann::json::array()) {
+    const std::string key = row.is_object() ? arm_key(row) : "";
+    if (key.empty() || refers_to_arm(data, row[key].get<std::string>())) continue;
+    missing += (missing.empty() ? "'" : ", '") + row[key].get<std::string>() + "'";
+  }
+  if (missing.empty()) return "";
+  return "No ablation table: report.ablation_rows names " + missing +
+         ", which this experiment has no runs of (e.g. from a shared report group); its arms: " +
+         arm_list(data) + ". Set report.ablation_rows in the experiment to arms it has.";
+}
+
 std::optional<Table> ablation_table(const ExperimentData& data) {
   if (!data.report_config.is_object() || !data.report_config.contains("ablation_rows")) {
     return std::nullopt;

@@ -105,6 +105,19 @@ void group_into_arms(ExperimentData& data) {
   for (size_t r = 0; r < data.runs.size(); ++r) data.runs[r].arm = data.arms[arm_of[r]].name;
 }
 
+std::string arm_list(const ExperimentData& data) {
+  std::string out;
+  for (const auto& name : data.arm_names()) out += (out.empty() ? "" : ", ") + name;
+  return out;
+}
+
+bool refers_to_arm(const ExperimentData& data, const std::string& reference) {
+  for (const auto& arm : data.arms) {
+    if (arm.name == reference || arm.plugin == reference) return true;
+  }
+  return false;
+}
+
 const Arm& resolve_arm(const ExperimentData& data, const std::string& reference,
                        const std::string& setting) {
   std::vector<const Arm*> all, of_plugin;

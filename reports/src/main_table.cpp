@@ -8,16 +8,6 @@
 
 namespace attnlab::reports {
 
-namespace {
-
-std::string arm_list(const ExperimentData& data) {
-  std::string out;
-  for (const auto& name : data.arm_names()) out += (out.empty() ? "" : ", ") + name;
-  return out;
-}
-
-}  // namespace
-
 std::vector<std::string> arms_baseline_first(const ExperimentData& data,
                                              const std::string& baseline) {
   std::vector<std::string> order = data.arm_names();
@@ -32,7 +22,11 @@ std::string resolve_baseline(const ExperimentData& data, const std::string& requ
                                ? data.report_config["baseline"]
                                : nlohmann::json();
   if (configured.is_string()) {
-    return resolve_arm(data, configured.get<std::string>(), "report.baseline").name;
+    // A baseline the experiment does not have (e.g. from a shared report group): no Δ, and the
+    // main table's note says so and how to pick one.
+    const auto reference = configured.get<std::string>();
+    if (!refers_to_arm(data, reference)) return reference;
+    return resolve_arm(data, reference, "report.baseline").name;
   }
   if (!configured.is_null()) {
     throw ReportError("experiment '" + data.name +
@@ -93,8 +87,8 @@ Table main_table(const ExperimentData& data, const std::string& baseline) {
   for (auto& note : indistinguishable_notes(data)) table.notes.push_back(std::move(note));
   if (reference.empty()) {
     table.notes.push_back("The baseline '" + baseline +
-                          "' has no finished run with a val/loss, "
-                          "so there is no Δ; pass --baseline ARM (arms: " +
+                          "' is not an arm of this experiment or has no finished run with a "
+                          "val/loss, so there is no Δ; pass --baseline ARM (arms: " +
                           arm_list(data) + ").");
   }
   for (const auto& run : data.runs) {

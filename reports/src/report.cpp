@@ -110,11 +110,14 @@ ReportOutput write_report(const store::Store& store, const ReportOptions& option
   };
 
   std::vector<Table> tables = {main_table(data, baseline)};
-  std::optional<Table> ablation = ablation_table(data);
+  const std::string unavailable = ablation_unavailable(data);
+  std::optional<Table> ablation = unavailable.empty() ? ablation_table(data) : std::nullopt;
   const std::string ablation_note =
-      "No ablation table: the experiment's config has no report.ablation_rows (a list of "
-      "{label, variant}, each naming an arm or a plugin with one arm, first row the full "
-      "model); see docs/REPORTS.md.";
+      !unavailable.empty()
+          ? unavailable
+          : "No ablation table: the experiment's config has no report.ablation_rows (a list of "
+            "{label, variant}, each naming an arm or a plugin with one arm, first row the full "
+            "model); see docs/REPORTS.md.";
   if (ablation) {
     tables.push_back(*ablation);
   } else {

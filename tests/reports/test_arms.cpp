@@ -111,6 +111,21 @@ TEST_CASE("arms: the baseline is an arm name, or a plugin with exactly one arm")
   attnlab::store::Store configured_store(configured.db_path);
   CHECK_THROWS_WITH(resolve_baseline(load_experiment(configured_store, configured.name), ""),
                     Catch::Contains("report.baseline 'gated_window' is ambiguous"));
+
+  // A configured baseline the experiment has no runs of (a shared report group): no Δ, said.
+  const auto absent = make_sweep_store("baseline_absent", {{"baseline", "no_gating"}}, nullptr);
+  attnlab::store::Store absent_store(absent.db_path);
+  const auto absent_data = load_experiment(absent_store, absent.name);
+  REQUIRE(resolve_baseline(absent_data, "") == "no_gating");
+  const Table no_delta = main_table(absent_data, "no_gating");
+  bool said = false;
+  for (const auto& note : no_delta.notes) {
+    said = said || (note.find("'no_gating' is not an arm") != std::string::npos &&
+                    note.find("--baseline ARM") != std::string::npos);
+  }
+  CHECK(said);
+  CHECK_THROWS_WITH(resolve_baseline(absent_data, "no_gating"),  // asked for on the command line
+                    Catch::Contains("--baseline 'no_gating' is not an arm or plugin"));
 }
 
 TEST_CASE("arms: ablation rows name arms (variant: or arm:), a plugin with several is an error") {
@@ -134,6 +149,17 @@ TEST_CASE("arms: ablation rows name arms (variant: or arm:), a plugin with sever
       ablation_table(load_experiment(bad_store, bad.name)),
       Catch::Contains("report.ablation_rows[0].variant 'gated_window' is ambiguous") &&
           Catch::Contains(kW128) && Catch::Contains(kW256));
+  CHECK(ablation_unavailable(load_experiment(bad_store, bad.name)).empty());
+
+  // Rows naming plugins the experiment has no runs of: no table, a note listing them and the arms.
+  const nlohmann::json foreign = {{{"label", "Full"}, {"variant", "dense"}},
+                                  {{"label", "No gating"}, {"variant", "no_gating"}}};
+  const auto other = make_sweep_store("ablation_foreign", {{"ablation_rows", foreign}}, nullptr);
+  attnlab::store::Store other_store(other.db_path);
+  const auto why = ablation_unavailable(load_experiment(other_store, other.name));
+  CHECK(why.find("'no_gating'") != std::string::npos);
+  CHECK(why.find("'dense'") == std::string::npos);
+  CHECK(why.find(kW128) != std::string::npos);
 }
 
 TEST_CASE("arms: runs differing only in a bookkeeping key and the seed are one arm") {

@@ -18,6 +18,13 @@ namespace attnlab::reports {
 // JSON values ('attention.options.window="128"'). Names that still coincide are a ReportError.
 void group_into_arms(ExperimentData& data);
 
+// The arms' names, comma-separated, for messages.
+std::string arm_list(const ExperimentData& data);
+
+// Whether `reference` names an arm of this experiment or a plugin that has arms in it (one or
+// several: resolve_arm tells which).
+bool refers_to_arm(const ExperimentData& data, const std::string& reference);
+
 // The arm `reference` picks: the arm of that exact name, else the only arm of the plugin of
 // that name. An unknown name, or a plugin with several arms, is a ReportError that names
 // `setting` (e.g. "--baseline"), lists the arms and says how to pick one.

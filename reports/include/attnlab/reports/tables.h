@@ -33,6 +33,10 @@ Table main_table(const ExperimentData& data, const std::string& baseline);
 // naming no arm (or several) is a ReportError naming the entry.
 std::optional<Table> ablation_table(const ExperimentData& data);
 
+// Why the ablation table cannot be made for this experiment ("" when it can or is not asked
+// for): rows naming arms or plugins the experiment has no runs of, listed with its arms.
+std::string ablation_unavailable(const ExperimentData& data);
+
 // Per arm: peak memory, tokens/s, MFU, step time, parameters, FLOPs per token, and the steps
 // and tokens needed to reach the baseline's final val loss.
 Table efficiency_table(const ExperimentData& data, const std::string& baseline);
