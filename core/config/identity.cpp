@@ -1,9 +1,11 @@
 // Run and arm identities of a resolved config tree (see attnlab/config/identity.h).
 #include "attnlab/config/identity.h"
 
-#include <filesystem>
 #include <algorithm>
+#include <filesystem>
 #include <map>
+
+#include "config_tree.h"
 
 namespace attnlab::config {
 
@@ -11,19 +13,11 @@ namespace {
 
 // Removes a dotted key from a tree, if present.
 void erase_dotted(nlohmann::json& tree, const std::string& dotted) {
-  nlohmann::json* node = &tree;
-  size_t start = 0;
-  for (;;) {
-    const size_t dot = dotted.find('.', start);
-    const std::string part = dotted.substr(start, dot == std::string::npos ? dotted.npos : dot - start);
-    if (!node->is_object() || !node->contains(part)) return;
-    if (dot == std::string::npos) {
-      node->erase(part);
-      return;
-    }
-    node = &(*node)[part];
-    start = dot + 1;
-  }
+  auto path = split_dotted(dotted);
+  const std::string last = path.back();
+  path.pop_back();
+  nlohmann::json* parent = find_path(tree, path);
+  if (parent && parent->is_object()) parent->erase(last);
 }
 
 std::string real_path(const std::string& spelled) {

@@ -63,7 +63,11 @@ TokenLoader::TokenLoader(const LoaderOptions& options) : options_(options) {
                     " an epoch's order can hold; raise train.seq_len or list fewer shards");
   batches_per_epoch_ = n_windows_ / rows_per_batch;
   if (batches_per_epoch_ == 0) {
-    throw DataError("data.train_files: " + stream_->describe() +
+    // The hold-out is to blame when the tokens without it would make a batch.
+    const uint64_t all_windows = stream_->size() > T ? (stream_->size() - 1) / T : 0;
+    const bool held_out_too_much = train_begin_ > 0 && all_windows >= rows_per_batch;
+    throw DataError(held_out_too_much ? "data.val_tokens" : "train.seq_len",
+                    "data.train_files: " + stream_->describe() +
                     (train_begin_
                          ? " minus " + std::to_string(train_begin_) + " held out for validation"
                          : "") +
@@ -129,13 +133,15 @@ ValidationSet::ValidationSet(const LoaderOptions& options) : options_(options) {
       expand_file_patterns(held_out ? options_.train_files : options_.val_files, key),
       options_.vocab_size);
   if (stream_->size() < options_.val_tokens)
-    throw DataError("data.val_tokens = " + std::to_string(options_.val_tokens) + " exceeds the " +
-                    stream_->describe() + " of " + key + "; lower data.val_tokens");
+    throw DataError("data.val_tokens",
+                    "data.val_tokens = " + std::to_string(options_.val_tokens) + " exceeds the " +
+                        stream_->describe() + " of " + key + "; lower data.val_tokens");
   const uint64_t T = options_.seq_len;
   const uint64_t windows = (options_.val_tokens - 1) / T;
   n_batches_ = windows / options_.batch_size / options_.world_size;
   if (n_batches_ == 0)
-    throw DataError("data.val_tokens = " + std::to_string(options_.val_tokens) +
+    throw DataError("data.val_tokens",
+                    "data.val_tokens = " + std::to_string(options_.val_tokens) +
                     " gives no full validation batch of " + std::to_string(options_.batch_size) +
                     " x " + std::to_string(T + 1) + " tokens per rank; set it to at least " +
                     std::to_string(uint64_t(options_.batch_size) * options_.world_size * T + 1) +

@@ -297,7 +297,6 @@ int run_experiment(const ExperimentRequest& request) {
                              std::to_string(specs.size()) +
                              " cells; use 'attnlab run' for a matrix or sweep");
   }
-  for (const auto& s : specs) spec::run_directory(runs_root(request.db_path), s.experiment, s.run_name);
   if (request.dry_run) {
     print_plan(std::cout, specs, request.plan_world_size,
                stored_statuses(request.db_path, specs.front().experiment));

@@ -36,7 +36,7 @@ void print_plan(std::ostream& out, const std::vector<spec::RunSpec>& specs, int 
     const auto it = status.find(s.run_name);
     std::snprintf(line, sizeof(line), "  %-44s %9s %11s %12s %11s  %s\n", s.run_name.c_str(),
                   si(static_cast<double>(s.parameter_count)).c_str(), si(s.flops_per_token).c_str(),
-                  si(static_cast<double>(s.tokens_per_step(world_size))).c_str(),
+                  si(static_cast<double>(s.train.tokens_per_step(world_size))).c_str(),
                   si(s.total_flops(world_size)).c_str(),
                   it == status.end() ? "new" : it->second.c_str());
     out << line;

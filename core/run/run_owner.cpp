@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 
 #include "attnlab/store/store.h"
 
@@ -57,12 +58,15 @@ Heartbeat::~Heartbeat() {
 
 void Heartbeat::loop() {
   const auto interval = std::chrono::duration<double>(heartbeat_interval_s());
+  std::optional<store::Store> db;  // this thread's own connection, reopened after a failure
   bool reported = false;
   std::unique_lock<std::mutex> lock(mutex_);
   while (!wake_.wait_for(lock, interval, [this] { return stop_; })) {
     try {
-      store::Store(db_path_).heartbeat(run_id_);
+      if (!db) db.emplace(db_path_);
+      db->heartbeat(run_id_);
     } catch (const std::exception& e) {
+      db.reset();
       if (!reported) std::fprintf(stderr, "heartbeat of run %lld: %s (retrying)\n",
                                   static_cast<long long>(run_id_), e.what());
       reported = true;

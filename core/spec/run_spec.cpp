@@ -123,7 +123,7 @@ void check_experiment_name(const config::ResolvedConfig& cell) {
 }  // namespace
 
 double RunSpec::total_flops(int world_size) const {
-  return flops_per_token * static_cast<double>(tokens_per_step(world_size)) *
+  return flops_per_token * static_cast<double>(train.tokens_per_step(world_size)) *
          static_cast<double>(train.steps);
 }
 

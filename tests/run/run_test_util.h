@@ -1,6 +1,8 @@
 // Small runs of the CLI for the run-driver tests: the smoke experiment shrunk to a few steps
 // of a narrow model on one thread, a fresh folder per test, and reading the store back.
 #pragma once
+#include <catch2/catch.hpp>
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -44,6 +46,14 @@ inline CliRun cli(std::vector<std::string> args) {
 
 inline std::string transcript_of(const CliOutcome& o) {
   return "exit " + std::to_string(o.exit_code) + "\n--- stdout\n" + o.out + "\n--- stderr\n" + o.err;
+}
+
+// run_cli that must succeed: fails the test with the transcript otherwise.
+inline CliOutcome run_cli_ok(std::vector<std::string> args) {
+  auto outcome = run_cli(cli(std::move(args)));
+  INFO(transcript_of(outcome));
+  REQUIRE(outcome.exit_code == 0);
+  return outcome;
 }
 
 // Every run of `experiment` in the store at `db`, by name.

@@ -64,7 +64,7 @@ TEST_CASE("a run owned on another host is reclaimed only once its heartbeat is s
   const auto dir = fresh_run_dir("heartbeat_remote");
   const auto db = dir / "x.db";
   const auto args = small_run_args("run", db, {"attention=dense"});
-  REQUIRE(run_cli(cli(args)).exit_code == 0);
+  run_cli_ok(args);
   const auto id = stored_runs(db, "smoke").at(0).id;
 
   auto restart = args;

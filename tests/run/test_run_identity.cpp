@@ -23,22 +23,16 @@ std::set<std::string> names_of(const std::vector<store::RunRecord>& runs) {
 TEST_CASE("seed=0 then seed=1 adds runs; two arms of one plugin are two runs", "[run][identity]") {
   const auto dir = fresh_run_dir("seeds");
   const auto db = dir / "x.db";
-  const auto first = run_cli(cli(small_run_args("run", db, {"attention=dense,fixed_window", "seed=0"})));
-  INFO(transcript_of(first));
-  REQUIRE(first.exit_code == 0);
-  const auto second = run_cli(cli(small_run_args("run", db, {"attention=dense,fixed_window", "seed=1"})));
-  INFO(transcript_of(second));
-  REQUIRE(second.exit_code == 0);
+  run_cli_ok(small_run_args("run", db, {"attention=dense,fixed_window", "seed=0"}));
+  run_cli_ok(small_run_args("run", db, {"attention=dense,fixed_window", "seed=1"}));
   const auto runs = stored_runs(db, "smoke");
   CHECK(names_of(runs) == std::set<std::string>{"attention=dense,seed=0", "attention=dense,seed=1",
                                                 "attention=fixed_window,seed=0",
                                                 "attention=fixed_window,seed=1"});
   for (const auto& r : runs) CHECK(r.status == "finished");
 
-  const auto windows = run_cli(cli(small_run_args(
-      "run", db, {"attention=fixed_window", "attention.options.window=8,16", "experiment.name=win"})));
-  INFO(transcript_of(windows));
-  REQUIRE(windows.exit_code == 0);
+  run_cli_ok(small_run_args(
+      "run", db, {"attention=fixed_window", "attention.options.window=8,16", "experiment.name=win"}));
   CHECK(names_of(stored_runs(db, "win")) ==
         std::set<std::string>{"attention=fixed_window,attention.options.window=8,seed=0",
                               "attention=fixed_window,attention.options.window=16,seed=0"});
@@ -47,9 +41,7 @@ TEST_CASE("seed=0 then seed=1 adds runs; two arms of one plugin are two runs", "
 TEST_CASE("attnlab train names its run by its overrides", "[run][identity]") {
   const auto dir = fresh_run_dir("train_name");
   const auto db = dir / "x.db";
-  const auto outcome = run_cli(cli(small_run_args("train", db, {"attention=gated_window", "seed=4"})));
-  INFO(transcript_of(outcome));
-  REQUIRE(outcome.exit_code == 0);
+  run_cli_ok(small_run_args("train", db, {"attention=gated_window", "seed=4"}));
   const auto runs = stored_runs(db, "smoke");
   REQUIRE(runs.size() == 1);
   CHECK(runs[0].name.find("attention=gated_window") == 0);
@@ -66,9 +58,7 @@ TEST_CASE("a data file spelled another way is not a changed config", "[run][iden
                      "/data/fineweb/reference/fineweb-sample-300.gpt2.bin";
   const auto spelled = std::string(ATTNLAB_SHARED_DIR) +
                        "/data/fineweb/../fineweb/reference/fineweb-sample-300.gpt2.bin";
-  const auto a = run_cli(cli(small_run_args("run", db, {"attention=dense", "data.train_files=[" + shard + "]"})));
-  INFO(transcript_of(a));
-  REQUIRE(a.exit_code == 0);
+  run_cli_ok(small_run_args("run", db, {"attention=dense", "data.train_files=[" + shard + "]"}));
   const auto b = run_cli(cli(small_run_args("run", db, {"attention=dense", "data.train_files=[" + spelled + "]"})));
   INFO(transcript_of(b));
   CHECK(b.exit_code == 0);

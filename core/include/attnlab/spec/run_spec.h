@@ -37,9 +37,7 @@ struct RunSpec {
   int64_t parameter_count = 0;    // the model's, including the variant's own parameters
   double flops_per_token = 0;     // training FLOPs: 6N dense + the variant's attention
 
-  // Tokens one optimizer step consumes over `world_size` data-parallel ranks.
-  int64_t tokens_per_step(int world_size = 1) const { return train.tokens_per_step(world_size); }
-  // FLOPs of the whole run: flops_per_token * tokens_per_step * steps.
+  // FLOPs of the whole run over `world_size` ranks: flops_per_token * tokens/step * steps.
   double total_flops(int world_size = 1) const;
 };
 
