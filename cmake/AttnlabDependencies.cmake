@@ -34,6 +34,13 @@ endif()
 # With CUDA, kernels/cuda joins attnlab_kernels, built for CMAKE_CUDA_ARCHITECTURES: "80;90"
 # (A100, H100/H200) unless given, e.g. -DCMAKE_CUDA_ARCHITECTURES=90 (docs/GPU.md).
 if(ATTNLAB_WITH_CUDA)
+  # The CUDA attention backends call scaled_dot_product_attention with enable_gqa (2.5 on).
+  if(Torch_VERSION VERSION_LESS 2.5)
+    message(FATAL_ERROR "attnlab's CUDA build needs LibTorch >= 2.5 (scaled_dot_product_attention "
+      "with enable_gqa); found LibTorch ${Torch_VERSION} in ${Torch_DIR}. Point "
+      "CMAKE_PREFIX_PATH at the LibTorch of a PyTorch >= 2.5 install (docs/GPU.md), or build "
+      "without CUDA: -DATTNLAB_CUDA=OFF.")
+  endif()
   if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
     set(CMAKE_CUDA_ARCHITECTURES "80;90" CACHE STRING "GPU architectures of the CUDA kernels")
   endif()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# attnlab vs the PyTorch eager peer on the `tiny` model: the same training step (B, T,
-# threads, warm-up and timed steps), tokens/s of each and the ratio attnlab / PyTorch.
+# attnlab vs the PyTorch eager peer (train_step.py) on the `tiny` model on CPU: the same
+# training step (B, T, threads, warm-up and timed steps), tokens/s of each and the ratio
+# attnlab / PyTorch. (On a GPU, scripts/gpu/check.sh runs the peer against attnlab.)
 # The two alternate for ROUNDS rounds per T and the best round of each counts (the box may
 # be shared). Installs Debian's python3-torch when /usr/bin/python3 lacks torch (benchmark
 # only; scripts/setup.sh does not install it).
@@ -37,9 +38,10 @@ for T in ${seqs//,/ }; do
     ours+=("$($attnlab bench train --preset tiny --plugins dense --seq "$T" --batch "$batch" \
       --threads "$threads" --steps "$steps" --warmup "$warmup" --db "$db" 2>/dev/null |
       awk '$1 == "tiny" { print $8 }')")
-    theirs+=("$($python benchmarks/peer/tiny_step.py --config "$tmp/tiny.yaml" --seq "$T" --batch "$batch" \
+    # The peer prints one JSON line.
+    theirs+=("$($python benchmarks/peer/train_step.py --config "$tmp/tiny.yaml" --seq "$T" --batch "$batch" \
       --threads "$threads" --steps "$steps" --warmup "$warmup" |
-      sed -n 's/^peer tokens_per_s=\([0-9.]*\).*/\1/p')")
+      $python -c 'import json, sys; print(json.load(sys.stdin)["tokens_per_s"])')")
   done
   a=$(printf '%s\n' "${ours[@]}" | best)
   p=$(printf '%s\n' "${theirs[@]}" | best)

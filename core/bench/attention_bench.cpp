@@ -1,23 +1,33 @@
-// bench_attention_row: one attention op's time and memory, measured in fresh processes.
+// bench_attention_row: one attention op's time and memory on its device, measured in fresh
+// processes.
 #include "attnlab/bench/attention_bench.h"
 
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <vector>
 
 #include "attnlab/attention_variant.h"
+#include "attnlab/bench/bench_device.h"
 #include "attnlab/bench/fresh_process.h"
+#include "attnlab/device/device.h"
+#include "attnlab/kernels/attention.h"
 
 namespace attnlab::bench {
 
 namespace {
 
-struct Measurement {
-  double median_s = 0, peak_mib = 0, extra_mib = 0;
+struct Measurement {  // crosses a pipe: trivially copyable
+  double median_s = 0, peak_mib = 0, extra_mib = 0, reserved_mib = 0;
+  char backend[160] = {};  // the backends the op ran, "; "-separated (cut to fit)
 };
+
+void copy_backends(char (&out)[160]) {
+  std::string text;
+  for (const auto& b : kernels::attention_backends_used()) text += (text.empty() ? "" : "; ") + b;
+  text.copy(out, sizeof(out) - 1);  // `out` starts zeroed: the rest stays the terminator
+}
 
 attnlab_layer_dims dims_of(const AttentionShape& s) {
   return {s.heads * s.head_dim, s.heads, s.kv_heads, s.head_dim, 1, 0};
@@ -27,15 +37,16 @@ attnlab_layer_dims dims_of(const AttentionShape& s) {
 Measurement measure_here(const AttentionSubject& subject, int64_t T, const AttentionShape& s,
                          bool backward) {
   release_freed_memory_to_os();
+  device::make_current(s.device);
   torch::manual_seed(0);
   const auto dims = dims_of(s);
   auto variant = subject.plugin->create(dims, nlohmann::json::object());
-  variant->to(s.dtype);
-  const auto o = torch::TensorOptions().dtype(s.dtype).requires_grad(backward);
+  variant->to(s.device, s.dtype);
+  const auto o = torch::TensorOptions().dtype(s.dtype).device(s.device).requires_grad(backward);
   auto q_BHTD = torch::randn({s.batch, s.heads, T, s.head_dim}, o);
   auto k_BKTD = torch::randn({s.batch, s.kv_heads, T, s.head_dim}, o);
   auto v_BKTD = torch::randn({s.batch, s.kv_heads, T, s.head_dim}, o);
-  const auto plain = torch::TensorOptions().dtype(s.dtype);
+  const auto plain = torch::TensorOptions().dtype(s.dtype).device(s.device);
   const auto x_BTC = torch::randn({s.batch, T, dims.d_model}, plain);
   const auto dy_BHTD = torch::randn({s.batch, s.heads, T, s.head_dim}, plain);
   AttentionContext ctx;
@@ -55,16 +66,19 @@ Measurement measure_here(const AttentionSubject& subject, int64_t T, const Atten
     for (auto& p : variant->parameters()) p.mutable_grad() = torch::Tensor();
   };
   step();
-  reset_peak_rss();
-  const double base = rss_mib();
+  const double base = reset_memory_peak(s.device);
+  device::StepTimer timer(s.device);
   std::vector<double> times;
   for (int r = 0; r < s.repeats; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
+    timer.start();
     step();
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    times.push_back(timer.stop_seconds());
   }
   std::sort(times.begin(), times.end());
-  return {times[times.size() / 2], peak_rss_mib(), peak_rss_mib() - base};
+  const auto peak = memory_peak(s.device);
+  Measurement m{times[times.size() / 2], peak.peak_mib, peak.peak_mib - base, peak.reserved_mib};
+  copy_backends(m.backend);
+  return m;
 }
 
 Measurement measure(const AttentionSubject& subject, int64_t T, const AttentionShape& s,
@@ -81,7 +95,9 @@ torch::Tensor naive_dense_attention(const torch::Tensor& q_BHTD, const torch::Te
   const int64_t group = q_BHTD.size(1) / k_BKTD.size(1), T = q_BHTD.size(2);
   auto s_BHTT = torch::matmul(q_BHTD, k_BKTD.repeat_interleave(group, 1).transpose(-2, -1)) /
                 std::sqrt(double(q_BHTD.size(3)));
-  s_BHTT = s_BHTT.masked_fill(torch::ones({T, T}, torch::kBool).triu(1), -INFINITY);
+  const auto mask_TT =
+      torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(q_BHTD.device())).triu(1);
+  s_BHTT = s_BHTT.masked_fill(mask_TT, -INFINITY);
   return torch::matmul(torch::softmax(s_BHTT, -1), v_BKTD.repeat_interleave(group, 1));
 }
 
@@ -98,6 +114,8 @@ AttentionRow bench_attention_row(const AttentionSubject& subject, int64_t T,
   row.fwd_extra_mib = fwd.extra_mib;
   row.fwdbwd_extra_mib = both.extra_mib;
   row.peak_mib = both.peak_mib;
+  row.reserved_mib = both.reserved_mib;
+  row.backend = both.backend;
   return row;
 }
 

@@ -1,19 +1,21 @@
-// bench_train: compose one config per (preset, variant, T), run full training steps in a
-// fresh process per measurement, and put the numbers (with MFU) in rows and a table.
+// bench_train: compose one config per (preset, variant, T), run full training steps on the
+// device in a fresh process per measurement, and put the numbers (with MFU) in rows and a table.
 #include "attnlab/bench/train_bench.h"
 
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <iomanip>
+#include <limits>
 #include <map>
 #include <ostream>
 
 #include "attnlab/bench/fresh_process.h"
 #include "attnlab/bench/peak_flops.h"
+#include "attnlab/device/device.h"
 #include "attnlab/spec/build_model.h"
+#include "attnlab/train/autocast_scope.h"
 #include "attnlab/train/mfu.h"
 #include "attnlab/train/optimizer.h"
 
@@ -25,7 +27,8 @@ spec::RunSpec bench_spec(const BenchTrainOptions& options, const std::string& pr
   spec::SpecRequest request{options.base_experiment,
                             {"model=" + preset, "attention=" + variant,
                              "train.seq_len=" + std::to_string(seq_len),
-                             "train.batch_size=" + std::to_string(options.batch)},
+                             "train.batch_size=" + std::to_string(options.batch),
+                             "train.device=" + options.device.device.str(), "train.dtype=" + options.dtype},
                             options.config_dirs};
   if (options.threads > 0) request.overrides.push_back("train.threads=" + std::to_string(options.threads));
   auto specs = spec::build_run_specs(request, plugins);
@@ -34,25 +37,38 @@ spec::RunSpec bench_spec(const BenchTrainOptions& options, const std::string& pr
                              "measurement, but it sweeps " + std::to_string(specs.size()) +
                              " cells besides model/attention; use an experiment without sweeps");
   }
-  const auto& spec = specs.front();
-  for (const auto& [key, expected] : {std::pair{"device", "cpu"}, std::pair{"dtype", "fp32"}}) {
-    const auto dotted = "train." + std::string(key);
-    if (spec.cell.at(dotted).get<std::string>() != expected) {
-      throw config::ConfigError(dotted, spec.cell.origin_of(dotted),
-                                "bench train measures the CPU fp32 trainer; set " + dotted + "=" +
-                                    expected);
-    }
-  }
   return std::move(specs.front());
 }
+
+namespace {
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+// Batch i of the int32 tokens [S, B, T+1] as int64 on `device`, through a staging buffer the
+// device copies from without blocking, as the trainer's batches go.
+torch::Tensor batch_on(const torch::Tensor& tokens_SBT1, int64_t i, const torch::Device& device) {
+  auto host_N = device::host_staging_int32(tokens_SBT1[i].numel(), device);
+  host_N.copy_(tokens_SBT1[i].reshape({-1}));
+  return host_N.view(tokens_SBT1[i].sizes()).to(device, torch::kLong, /*non_blocking=*/true);
+}
+
+}  // namespace
 
 BenchTrainMeasurement measure_train_steps(const spec::RunSpec& spec,
                                           plugin::PluginRegistry& plugins, int warmup,
                                           int steps) {
   const auto& tc = spec.train;
+  const auto device = device::place_on(tc.device);
+  const auto dtype = train::parse_train_dtype(tc.dtype);
+  device::make_current(device);
   torch::set_num_threads(spec::resolve_threads(tc.threads));
   torch::manual_seed(spec.seed);
   auto model = spec::build_model(spec, plugins);
+  model->to(device);
   model->train();
   auto optimizer = train::make_adamw(*model, tc);
 
@@ -62,40 +78,52 @@ BenchTrainMeasurement measure_train_steps(const spec::RunSpec& spec,
 
   const int64_t B = tc.batch_size, T = tc.seq_len;
   const int64_t vocab = spec.data.vocab_size;
-  const auto tokens_SBT1 = torch::randint(0, vocab, {warmup + steps, B, T + 1}, torch::kLong);
+  const auto tokens_SBT1 = torch::randint(0, vocab, {warmup + steps, B, T + 1}, torch::kInt32);
   const double clip = tc.grad_clip > 0 ? tc.grad_clip : std::numeric_limits<double>::infinity();
   const auto train_step = [&](int64_t i) {  // what Trainer::run does per step (grad_accum 1)
     optimizer->zero_grad();
-    const auto t_BT1 = tokens_SBT1[i];
-    auto loss = model->loss(t_BT1.narrow(1, 0, T), t_BT1.narrow(1, 1, T));
+    const auto t_BT1 = batch_on(tokens_SBT1, i, device);
+    torch::Tensor loss;
+    {
+      train::AutocastScope autocast(device, dtype);
+      loss = model->loss(t_BT1.narrow(1, 0, T), t_BT1.narrow(1, 1, T));
+    }
     loss.backward();
     m.last_loss = loss.item<double>();
     torch::nn::utils::clip_grad_norm_(model->parameters(), clip);
     optimizer->step();
   };
   for (int i = 0; i < warmup; ++i) train_step(i);
-  reset_peak_rss();
+  reset_memory_peak(device);
+  device::StepTimer timer(device);
   std::vector<double> times;
   for (int i = 0; i < steps; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
+    timer.start();
     train_step(warmup + i);
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    times.push_back(timer.stop_seconds());
   }
-  std::sort(times.begin(), times.end());
-  m.step_s = times.size() % 2 ? times[times.size() / 2]
-                              : 0.5 * (times[times.size() / 2 - 1] + times[times.size() / 2]);
+  m.step_s = median(times);
   m.tokens_per_s = static_cast<double>(B * T) / m.step_s;
-  m.peak_mib = peak_rss_mib();
+  const auto peak = memory_peak(device);
+  m.peak_mib = peak.peak_mib;
+  m.reserved_mib = peak.reserved_mib;
   return m;
 }
 
-double peak_flops_for(const BenchTrainOptions& options, const std::string& device,
-                      const std::string& dtype, int threads, std::ostream& log) {
-  const torch::Device dev(device);
-  const torch::Dtype dt = dtype == "fp32" ? torch::kFloat32 : torch::kBFloat16;
+double peak_flops_for(const BenchTrainOptions& options, int threads, std::ostream& log) {
+  const torch::Device dev = options.device.device;
+  const torch::Dtype dt = train::parse_train_dtype(options.dtype);
+  if (!options.declared_peak_flops && dev.is_cuda() && dt == torch::kBFloat16) {
+    if (const auto datasheet = device::bf16_dense_peak_flops(options.device.name)) {
+      log << "peak FLOP/s: " << *datasheet << " (the datasheet dense bf16 peak of "
+          << options.device.name << ")\n";
+      return *datasheet;
+    }
+  }
   return resolve_peak_flops(options.declared_peak_flops.value_or(0.0), options.peak_flops_cache,
                             dev, dt, threads, [&] {
                               return run_in_fresh_process<double>("peak FLOP/s probe", [&] {
+                                device::make_current(dev);
                                 torch::set_num_threads(threads);
                                 return measure_peak_flops(dev, dt);
                               });
@@ -113,6 +141,9 @@ std::vector<BenchTrainRow> bench_train(const BenchTrainOptions& options,
   }
   std::map<int, double> peak_by_threads;
   std::vector<BenchTrainRow> rows;
+  const std::string where =
+      (options.device.device.is_cpu() ? "" : ", on " + device_label(options.device, 0)) +
+      (options.dtype == "fp32" ? "" : ", " + options.dtype);
   for (const auto& preset : options.presets) {
     for (const auto& variant : options.variants) {
       for (const int64_t T : options.seq_lens) {
@@ -120,13 +151,13 @@ std::vector<BenchTrainRow> bench_train(const BenchTrainOptions& options,
         BenchTrainRow row{preset, variant, T, options.batch,
                           spec::resolve_threads(spec.train.threads), {}, 0, 0};
         if (!peak_by_threads.count(row.threads)) {
-          peak_by_threads[row.threads] = peak_flops_for(options, "cpu", "fp32", row.threads, log);
+          peak_by_threads[row.threads] = peak_flops_for(options, row.threads, log);
         }
         row.peak_flops = peak_by_threads[row.threads];
         const std::string what = "bench train " + preset + "/" + variant + " T=" +
                                  std::to_string(T) + " B=" + std::to_string(options.batch);
         log << "measuring " << what << " (" << options.warmup << " warm-up + " << options.steps
-            << " timed steps, " << row.threads << " threads) ...\n"
+            << " timed steps, " << row.threads << " threads" << where << ") ...\n"
             << std::flush;
         row.m = run_in_fresh_process<BenchTrainMeasurement>(
             what, [&] { return measure_train_steps(spec, *plugins, options.warmup, options.steps); });
@@ -142,12 +173,13 @@ std::vector<BenchTrainRow> bench_train(const BenchTrainOptions& options,
   return rows;
 }
 
-void print_bench_train_table(std::ostream& out, const std::vector<BenchTrainRow>& rows) {
+void print_bench_train_table(std::ostream& out, const std::vector<BenchTrainRow>& rows,
+                             bool gpu) {
   out << std::left << std::setw(12) << "preset" << std::setw(14) << "variant" << std::right
       << std::setw(7) << "T" << std::setw(4) << "B" << std::setw(8) << "threads" << std::setw(10)
       << "params M" << std::setw(11) << "step ms" << std::setw(11) << "tokens/s" << std::setw(10)
       << "peak MiB" << std::setw(9) << "GFLOP/s" << std::setw(8) << "MFU %"
-      << "\n";
+      << (gpu ? "  reserved MiB" : "") << "\n";
   for (const auto& r : rows) {
     out << std::left << std::setw(12) << r.preset << std::setw(14) << r.variant << std::right
         << std::setw(7) << r.seq << std::setw(4) << r.batch << std::setw(8) << r.threads
@@ -155,7 +187,9 @@ void print_bench_train_table(std::ostream& out, const std::vector<BenchTrainRow>
         << std::setprecision(1) << std::setw(11) << r.m.step_s * 1e3 << std::setprecision(0)
         << std::setw(11) << r.m.tokens_per_s << std::setw(10) << r.m.peak_mib
         << std::setprecision(1) << std::setw(9) << r.m.flops_per_token * r.m.tokens_per_s / 1e9
-        << std::setw(8) << r.mfu * 100 << "\n";
+        << std::setw(8) << r.mfu * 100;
+    if (gpu) out << std::setprecision(0) << std::setw(14) << r.m.reserved_mib;
+    out << "\n";
   }
   out << std::defaultfloat;
 }

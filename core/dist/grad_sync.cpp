@@ -10,7 +10,7 @@
 namespace attnlab::dist {
 
 GradientSync::GradientSync(Communicator& comm, std::vector<torch::Tensor> params_P,
-                           int64_t bucket_bytes)
+                           c10::optional<torch::Dtype> reduce_dtype, int64_t bucket_bytes)
     : comm_(comm), params_P_(std::move(params_P)), bucket_of_(params_P_.size()) {
   int64_t bytes = 0;
   for (size_t k = params_P_.size(); k-- > 0;) {
@@ -31,7 +31,8 @@ GradientSync::GradientSync(Communicator& comm, std::vector<torch::Tensor> params
   }
   for (auto& bucket : buckets_) {
     const auto& last = params_P_[bucket.params.back()];
-    bucket.flat_N = torch::zeros({bucket.offsets.back() + last.numel()}, last.options());
+    bucket.flat_N = torch::zeros({bucket.offsets.back() + last.numel()},
+                                 last.options().dtype(reduce_dtype.value_or(last.scalar_type())));
   }
   for (size_t k = 0; k < params_P_.size(); ++k) {
     auto accumulator = torch::autograd::impl::grad_accumulator(params_P_[k]);
@@ -94,7 +95,7 @@ void GradientSync::finish() {
       if (p.grad().defined()) {
         p.mutable_grad().copy_(slice_N.view(p.sizes()));
       } else {
-        p.mutable_grad() = slice_N.view(p.sizes()).clone();
+        p.mutable_grad() = slice_N.view(p.sizes()).to(p.scalar_type(), false, /*copy=*/true);
       }
     }
   }

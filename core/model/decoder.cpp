@@ -5,6 +5,8 @@
 
 #include <cmath>
 
+#include "attnlab/model/chunked_lm_loss.h"
+
 namespace attnlab::model {
 
 BlockImpl::BlockImpl(const ModelConfig& c, int64_t layer_index, const VariantFactory& make) {
@@ -82,10 +84,10 @@ torch::Tensor DecoderImpl::forward(const torch::Tensor& idx_BT) {
 }
 
 torch::Tensor DecoderImpl::loss(const torch::Tensor& idx_BT, const torch::Tensor& targets_BT) {
-  auto logits_BTV = forward(idx_BT);
-  return torch::nn::functional::cross_entropy(
-      logits_BTV.reshape({-1, logits_BTV.size(-1)}).to(torch::kFloat32),
-      targets_BT.reshape({-1}));
+  const auto h_BTC = hidden(idx_BT);
+  const auto& w_VC = lm_head ? lm_head->weight : embed->weight;
+  return chunked_lm_loss(h_BTC.reshape({-1, h_BTC.size(-1)}), w_VC, targets_BT.reshape({-1}),
+                         default_chunk_rows(w_VC.size(0)));
 }
 
 }  // namespace attnlab::model

@@ -18,6 +18,7 @@
 
 #include "attnlab/config/identity.h"
 #include "attnlab/config/yaml_writer.h"
+#include "attnlab/device/device.h"
 #include "attnlab/dist/communicator.h"
 #include "attnlab/plugin/registry.h"
 #include "attnlab/run/code_version.h"
@@ -77,9 +78,11 @@ std::unique_ptr<dist::Communicator> make_communicator(const ExperimentRequest& r
   if (!request.dist || request.dist->world_size == 1) return nullptr;
   int64_t timeout_s = 0;
   for (const auto& s : specs) timeout_s = std::max(timeout_s, s.train.dist_timeout_s);
-  const auto backend = specs.front().train.device == "cuda" ? "nccl" : "gloo";
+  // NCCL for GPUs: each rank's own GPU must be current before the process group exists.
+  const auto device = device::place_on(specs.front().train.device);
+  device::make_current(device);
   return std::make_unique<dist::Communicator>(*request.dist, std::chrono::seconds(timeout_s),
-                                              backend);
+                                              device.is_cuda() ? "nccl" : "gloo");
 }
 
 // c10::Error's what() carries a C++ backtrace: users get the message alone.

@@ -9,12 +9,15 @@
 #include "attnlab/bench/fresh_process.h"
 #include "attnlab/bench/peak_flops.h"
 #include "attnlab/data/loader.h"
+#include "attnlab/device/device.h"
 #include "attnlab/dist/communicator.h"
+#include "attnlab/kernels/attention.h"
 #include "attnlab/run/code_version.h"
 #include "attnlab/spec/build_model.h"
 #include "attnlab/train/console_sink.h"
 #include "attnlab/train/metric_names.h"
 #include "attnlab/train/mfu.h"
+#include "attnlab/train/autocast_scope.h"
 #include "attnlab/train/tee_sink.h"
 
 namespace attnlab::run {
@@ -24,26 +27,47 @@ namespace {
 bool is_rank0(const CellOptions& options) { return !options.dist || options.dist->rank() == 0; }
 int world_size(const CellOptions& options) { return options.dist ? options.dist->world_size() : 1; }
 
-// Rank 0 logs MFU against the declared, cached or (here, before the model is seeded: it draws
-// its own inputs) probed peak; other ranks do not need it.
-double peak_flops_for(const spec::RunSpec& spec, const CellOptions& options, int threads) {
+// Rank 0 logs MFU against the declared peak, else a GPU's datasheet bf16 peak (device.h's
+// table), else the cached or (here, before the model is seeded: it draws its own inputs)
+// probed one; other ranks do not need it.
+double peak_flops_for(const spec::RunSpec& spec, const torch::Device& device,
+                      const CellOptions& options, int threads) {
   if (!is_rank0(options)) return 0.0;
+  const auto dtype = train::parse_train_dtype(spec.train.dtype);
+  double declared = spec.train.peak_flops;
+  if (declared <= 0 && device.is_cuda() && dtype == torch::kBFloat16) {
+    declared = device::bf16_dense_peak_flops(device::device_name(device)).value_or(0.0);
+  }
   return bench::resolve_peak_flops(
-      spec.train.peak_flops, options.peak_flops_cache, torch::Device(torch::kCPU), torch::kFloat32,
-      threads, [] { return bench::measure_peak_flops(torch::kCPU, torch::kFloat32); }, std::cout,
-      options.log_prefix);
+      declared, options.peak_flops_cache, device, dtype, threads,
+      [&] { return bench::measure_peak_flops(device, dtype); }, std::cout, options.log_prefix);
+}
+
+// The device this process trains on, current for its thread, with its peak memory counter
+// reset; a GPU that is not there is an error naming it before anything is built.
+torch::Device take_device(const spec::RunSpec& spec) {
+  const auto device = device::place_on(spec.train.device);
+  if (const auto why = device::unavailable_reason(device); !why.empty()) {
+    throw std::runtime_error("train.device=" + spec.train.device + " (" + device.str() + "): " + why);
+  }
+  device::make_current(device);
+  if (device.is_cuda()) device::reset_peak_memory(device);
+  return device;
 }
 
 void record_run_facts(const spec::RunSpec& spec, const plugin::LoadedPlugin& plugin,
                       const data::TokenLoader& train_data, int threads, double peak_flops,
-                      const CellOptions& options, train::MetricsSink& sink) {
+                      const torch::Device& device, const CellOptions& options,
+                      train::MetricsSink& sink) {
   sink.info(metric::kInfoNParams, spec.parameter_count);
   sink.info("n_params_non_embedding", spec.parameter_count - spec.model.vocab_size * spec.model.d_model);
   sink.info(metric::kInfoFlopsPerToken, spec.flops_per_token);
   sink.info("threads", threads);
   if (peak_flops > 0) sink.info(metric::kInfoPeakFlops, peak_flops);
   sink.info("world_size", world_size(options));
-  sink.info("device", spec.train.device);
+  sink.info("device", device.str());
+  sink.info(metric::kInfoDeviceName, device::device_name(device));
+  sink.info("dtype", spec.train.dtype);
   sink.info("train_tokens_available", train_data.train_tokens());
   sink.info("plugin", {{"name", plugin.name},
                        {"version", plugin.version},
@@ -51,13 +75,23 @@ void record_run_facts(const spec::RunSpec& spec, const plugin::LoadedPlugin& plu
                        {"path", plugin.path}});
 }
 
+// The process's RSS high-water mark since this cell started (reset before the model) and, on a
+// GPU, the caching allocator's peaks (reset when the device was taken).
+void record_peak_memory(const torch::Device& device, train::MetricsSink& sink) {
+  const auto bytes = [](double mib) { return static_cast<int64_t>(mib * 1024.0 * 1024.0); };
+  sink.info(metric::kInfoPeakMemoryBytes, bytes(bench::peak_rss_mib()));
+  if (!device.is_cuda()) return;
+  const auto peak = device::peak_memory(device);
+  sink.info(metric::kInfoPeakGpuAllocatedBytes, bytes(peak.allocated_mib));
+  sink.info(metric::kInfoPeakGpuReservedBytes, bytes(peak.reserved_mib));
+}
+
 void record_outcome(const spec::RunSpec& spec, const train::TrainResult& result,
                     const data::TokenLoader& train_data, double peak_flops,
-                    const CellOptions& options, train::MetricsSink& sink) {
+                    const torch::Device& device, const CellOptions& options,
+                    train::MetricsSink& sink) {
   sink.info(metric::kInfoWallTimeS, result.wall_s);
-  // The process's RSS high-water mark since this cell started (reset before the model).
-  sink.info(metric::kInfoPeakMemoryBytes,
-            static_cast<int64_t>(bench::peak_rss_mib() * 1024.0 * 1024.0));
+  record_peak_memory(device, sink);
   sink.info(metric::kInfoTokensPerSMean, result.tokens_per_s_mean);
   if (peak_flops > 0 && result.tokens_per_s_mean > 0) {
     sink.info(metric::kInfoMfuMean,
@@ -66,6 +100,17 @@ void record_outcome(const spec::RunSpec& spec, const train::TrainResult& result,
   }
   sink.info("tokens_seen", train_data.tokens_seen());
   sink.info("epochs", train_data.epoch());
+}
+
+// Which attention kernels the first step ran (kernels::attention_backends_used), said once
+// on the console and kept in run_info: "flash, window 256".
+void record_attention_backend(const CellOptions& options, train::MetricsSink& sink) {
+  std::string used;
+  for (const auto& backend : kernels::attention_backends_used()) {
+    used += (used.empty() ? "" : "; ") + backend;
+  }
+  sink.info(metric::kInfoAttentionBackend, used);
+  if (is_rank0(options)) std::printf("%sattention backend: %s\n", options.log_prefix.c_str(), used.c_str());
 }
 
 // Checkpoints of this run (rank 0 clears them on --restart; the others wait for that).
@@ -88,9 +133,11 @@ train::TrainResult run_cell(const spec::RunSpec& spec, plugin::PluginRegistry& p
                           ? options.intra_op_threads
                           : spec::resolve_threads(spec.train.threads);
   torch::set_num_threads(threads);
-  const double peak_flops = peak_flops_for(spec, options, threads);
+  const auto device = take_device(spec);
+  const double peak_flops = peak_flops_for(spec, device, options, threads);
   torch::manual_seed(spec.seed);
-  auto model = spec::build_model(spec, plugins);
+  auto model = spec::build_model(spec, plugins);  // initialised on the CPU: the same on any device
+  model->to(device);
 
   auto loader = spec.data;
   if (options.dist) {  // each rank reads its own disjoint share of every batch
@@ -99,11 +146,13 @@ train::TrainResult run_cell(const spec::RunSpec& spec, plugin::PluginRegistry& p
   }
   data::TokenLoader train_data(loader);
   data::ValidationSet val_data(loader);
-  record_run_facts(spec, plugins.load(spec.variant), train_data, threads, peak_flops, options, sink);
+  record_run_facts(spec, plugins.load(spec.variant), train_data, threads, peak_flops, device,
+                   options, sink);
   std::printf("%s%s: %.2fM parameters, %.3g FLOPs/token, %d threads\n", options.log_prefix.c_str(),
               spec.model.name.c_str(), spec.parameter_count / 1e6, spec.flops_per_token, threads);
 
   auto checkpoints = checkpoints_for(spec, options);
+  kernels::reset_attention_backends_used();
   train::TrainerOptions trainer_options;
   if (checkpoints) trainer_options.checkpoints = &*checkpoints;
   trainer_options.config_fingerprint = spec.fingerprint;
@@ -112,11 +161,13 @@ train::TrainResult run_cell(const spec::RunSpec& spec, plugin::PluginRegistry& p
   trainer_options.dist = options.dist;
   trainer_options.flops_per_token = spec.flops_per_token;
   trainer_options.peak_flops = peak_flops;
+  trainer_options.device = device;
+  trainer_options.after_first_step = [&] { record_attention_backend(options, sink); };
   train::ConsoleSink console(options.log_prefix, spec.train.steps, spec.train.log_every);
   train::TeeSink sinks({&sink, &console});  // the store first, then the progress lines
   train::Trainer trainer(model, spec.train, train_data, val_data, sinks, trainer_options);
   const auto result = trainer.run();
-  record_outcome(spec, result, train_data, peak_flops, options, sink);
+  record_outcome(spec, result, train_data, peak_flops, device, options, sink);
   return result;
 }
 

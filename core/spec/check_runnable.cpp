@@ -1,28 +1,30 @@
 // check_runnable: what a RunSpec needs from this build and this machine before it may start:
-// device and dtype support, and data that exists, is readable and is large enough.
+// a device this build and machine have, and data that exists, is readable and is large enough.
 #include <set>
 
 #include "attnlab/data/error.h"
+#include "attnlab/device/device.h"
 #include "attnlab/spec/run_spec.h"
 
 namespace attnlab::spec {
 
 namespace {
 
+// The device must parse and exist for this build and machine; a bare "cuda" takes its GPU
+// number from the launcher when the run starts (device::place_on), so only "some GPU" is
+// checked for it here.
 void check_device(const RunSpec& spec) {
-  const auto& device = spec.train.device;
-  if (device != "cpu") {
-    throw config::ConfigError(
-        "train.device", spec.cell.origin_of("train.device"),
-        "'" + device + "' needs a CUDA build of attnlab; this build trains on CPU only. "
-        "Use train.device=cpu here, or run this experiment where attnlab is built with CUDA "
-        "(docs/GPU.md)");
+  const auto fail = [&](const std::string& why) {
+    throw config::ConfigError("train.device", spec.cell.origin_of("train.device"),
+                              "'" + spec.train.device + "' " + why);
+  };
+  torch::Device device(torch::kCPU);
+  try {
+    device = device::parse_device(spec.train.device);
+  } catch (const std::invalid_argument&) {
+    fail("is not a device; use cpu, cuda (this process's GPU) or cuda:N (GPU number N)");
   }
-  if (spec.train.dtype != "fp32") {  // bf16 autocast belongs to the CUDA path (docs/GPU.md)
-    throw config::ConfigError("train.dtype", spec.cell.origin_of("train.dtype"),
-                              "'" + spec.train.dtype +
-                                  "' is not supported on CPU; use train.dtype=fp32");
-  }
+  if (const auto why = device::unavailable_reason(device); !why.empty()) fail(why);
 }
 
 // Runs `open` (a loader constructor); a DataError becomes a ConfigError at the key the loader

@@ -254,8 +254,11 @@ std::optional<CheckpointMeta> CheckpointManager::load_latest(torch::nn::Module& 
                    e.what());
       continue;
     }
+    // Read onto the CPU whatever device wrote it: parameters are copied onto the model's
+    // device below and the trainer moves the optimizer state, so a run may resume on another
+    // GPU or on the CPU.
     torch::serialize::InputArchive archive;
-    archive.load_from(payload.data(), payload.size());
+    archive.load_from(payload.data(), payload.size(), torch::Device(torch::kCPU));
     torch::Tensor meta_bytes;
     archive.read("meta.json", meta_bytes);
     const auto meta = meta_from_json(nlohmann::json::parse(tensor_to_string(meta_bytes)));

@@ -28,4 +28,13 @@ void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
   }
 }
 
+void move_optimizer_state_to(torch::optim::AdamW& optimizer, const torch::Device& device) {
+  for (auto& entry : optimizer.state()) {  // keyed by parameter; the key type varies by version
+    auto& state = static_cast<torch::optim::AdamWParamState&>(*entry.second);
+    state.exp_avg(state.exp_avg().to(device));
+    state.exp_avg_sq(state.exp_avg_sq().to(device));
+    if (state.max_exp_avg_sq().defined()) state.max_exp_avg_sq(state.max_exp_avg_sq().to(device));
+  }
+}
+
 }  // namespace attnlab::train

@@ -14,12 +14,16 @@
 namespace attnlab::train {
 
 RankSync::RankSync(dist::Communicator* comm, torch::nn::Module& model, int64_t next_step,
-                   int64_t timeout_s, MetricsSink& sink)
+                   const TrainConfig& config, MetricsSink& sink)
     : comm_(comm), sink_(sink) {
   if (!comm_) return;
   agree_on_start(model, next_step);
-  grad_sync_ = std::make_unique<dist::GradientSync>(*comm_, model.parameters());
-  watchdog_ = std::make_unique<dist::Watchdog>(std::chrono::seconds(2 * timeout_s), comm_->rank());
+  const auto reduce_dtype = config.grad_reduce_dtype == "bf16"
+                                ? c10::optional<torch::Dtype>(torch::kBFloat16)
+                                : c10::nullopt;
+  grad_sync_ = std::make_unique<dist::GradientSync>(*comm_, model.parameters(), reduce_dtype);
+  watchdog_ = std::make_unique<dist::Watchdog>(std::chrono::seconds(2 * config.dist_timeout_s),
+                                               comm_->rank());
 }
 
 RankSync::~RankSync() = default;

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "attnlab/train/metrics_sink.h"
+#include "attnlab/train/train_config.h"
 
 namespace attnlab::dist {
 class Communicator;
@@ -21,8 +22,9 @@ namespace attnlab::train {
 
 class RankSync {
  public:
+  // Gradients travel in `config.grad_reduce_dtype`; collectives wait config.dist_timeout_s.
   RankSync(dist::Communicator* comm, torch::nn::Module& model, int64_t next_step,
-           int64_t timeout_s, MetricsSink& sink);
+           const TrainConfig& config, MetricsSink& sink);
   ~RankSync();
   int world_size() const;
   // Before each micro-batch's backward; `last` on the one that completes the step.

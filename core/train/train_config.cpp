@@ -23,6 +23,7 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& t) {
   c.threads = t.at("threads").get<int64_t>();
   c.device = t.at("device").get<std::string>();
   c.dtype = t.at("dtype").get<std::string>();
+  c.grad_reduce_dtype = t.at("grad_reduce_dtype").get<std::string>();
   c.checkpoint_every = t.at("checkpoint_every").get<int64_t>();
   c.keep_checkpoints = t.at("keep_checkpoints").get<int64_t>();
   c.nonfinite = t.at("nonfinite").get<std::string>();
@@ -62,9 +63,15 @@ config::SectionSchema train_schema() {
        "one device's peak FLOP/s for the MFU the trainer logs; 0 = measure it once per machine "
        "and thread count with a matmul probe (cached in peak_flops.json beside the results "
        "db); set it for GPUs, e.g. 989e12 (H100 SXM dense bf16)"},
-      {"device", ValueType::String, "cpu", -inf, inf, {"cpu", "cuda"}, "where to train"},
+      {"device", ValueType::String, "cpu", -inf, inf, {},
+       "where to train: cpu, cuda (this process's GPU: --devices, LOCAL_RANK or SLURM_LOCALID "
+       "picks it) or cuda:N; cuda needs a CUDA build (docs/GPU.md)"},
       {"dtype", ValueType::String, "fp32", -inf, inf, {"fp32", "bf16"},
-       "compute precision; bf16 = autocast with fp32 master weights and optimizer state"},
+       "compute precision; bf16 = autocast (CPU or CUDA) with fp32 master weights, "
+       "optimizer state and loss"},
+      {"grad_reduce_dtype", ValueType::String, "fp32", -inf, inf, {"fp32", "bf16"},
+       "data-parallel runs: the dtype gradients are all-reduced in; bf16 halves the traffic "
+       "(the mean lands in the fp32 gradients)"},
       {"checkpoint_every", ValueType::Int, 0, 0, inf, {},
        "steps between checkpoints; 0 = only after the last step and on SIGTERM/SIGINT"},
       {"keep_checkpoints", ValueType::Int, 2, 1, 1000, {}, "how many newest checkpoints to keep"},

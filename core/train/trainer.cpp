@@ -8,7 +8,9 @@
 #include <cmath>
 #include <limits>
 
+#include "attnlab/device/device.h"
 #include "attnlab/dist/communicator.h"
+#include "attnlab/train/autocast_scope.h"
 #include "attnlab/train/lr_schedule.h"
 #include "attnlab/train/metric_names.h"
 #include "attnlab/train/mfu.h"
@@ -48,20 +50,23 @@ class ThroughputMean {
 Trainer::Trainer(model::Decoder model, TrainConfig config, data::TokenLoader& train_data,
                  const data::ValidationSet& val_data, MetricsSink& sink, TrainerOptions options)
     : model_(std::move(model)), config_(std::move(config)), train_data_(train_data),
-      val_data_(val_data), sink_(sink), options_(std::move(options)) {}
+      val_data_(val_data), sink_(sink), options_(std::move(options)),
+      compute_dtype_(parse_train_dtype(config_.dtype)) {}
 
 TrainResult Trainer::run() {
   auto optimizer = make_adamw(*model_, config_);
   TrainResult result;
   TrainProgress progress = resume(*optimizer, result);
-  RankSync sync(options_.dist, *model_, progress.next_step, config_.dist_timeout_s, sink_);
+  RankSync sync(options_.dist, *model_, progress.next_step, config_, sink_);
   NonFinitePolicy nonfinite(config_, sink_);
   const int64_t tokens_per_step = config_.tokens_per_step(sync.world_size());
   ThroughputMean throughput(progress.next_step);
+  const int64_t progress_start = progress.next_step;
   model_->train();
   const auto t_start = Clock::now();
+  device::StepTimer timer(options_.device);
   for (int64_t step = progress.next_step; step < config_.steps; ++step) {
-    const auto t0 = Clock::now();
+    timer.start();
     const StepStats stats = forward_backward(step, *optimizer, sync);
     progress.next_step = step + 1;
     progress.loader = train_data_.position();
@@ -69,13 +74,14 @@ TrainResult Trainer::run() {
     if (nonfinite.admit(step, stats.loss, stats.grad_norm, progress)) {
       optimizer->step();
       progress.tokens_seen += tokens_per_step;
-      const double step_s = seconds_since(t0);
+      const double step_s = timer.stop_seconds();
       const double tokens_per_s = tokens_per_step / step_s;
       throughput.add(step, tokens_per_s);
       record = step_metrics(stats, step_s, tokens_per_s, progress, sync.world_size());
       result.final_train_loss = stats.loss;
     }
     result.steps = step + 1;
+    if (step == progress_start && options_.after_first_step) options_.after_first_step();
     if (config_.evaluates_after(step)) {
       result.final_val_loss = validate(step);
       record.emplace_back(metric::kValLoss, result.final_val_loss);
@@ -93,7 +99,7 @@ TrainResult Trainer::run() {
   return result;
 }
 
-TrainProgress Trainer::resume(torch::optim::Optimizer& optimizer, TrainResult& result) {
+TrainProgress Trainer::resume(torch::optim::AdamW& optimizer, TrainResult& result) {
   if (!options_.checkpoints) return {};
   const auto meta =
       options_.checkpoints->load_latest(*model_, optimizer, options_.config_fingerprint);
@@ -101,6 +107,7 @@ TrainProgress Trainer::resume(torch::optim::Optimizer& optimizer, TrainResult& r
     sink_.truncate_after(-1);  // a fresh start (or --restart): an earlier attempt's rows go
     return {};
   }
+  move_optimizer_state_to(optimizer, options_.device);
   const int64_t next_step = meta->progress.next_step;
   train_data_.seek(meta->progress.loader);
   result.resumed_from = next_step;
@@ -116,27 +123,37 @@ Trainer::StepStats Trainer::forward_backward(int64_t step, torch::optim::Optimiz
   stats.lr = lr_at(step, c.steps, c.lr, c.warmup_steps, c.min_lr_ratio);
   set_learning_rate(optimizer, stats.lr);
   optimizer.zero_grad();
-  double loss_sum = 0.0;
+  // The micro-batch losses add up on the device: one host sync per step, not per micro-batch.
+  auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(options_.device));
   for (int64_t micro = 0; micro < c.grad_accum; ++micro) {
-    auto t_BT1 = next_batch_BT1();
-    auto loss = model_->loss(t_BT1.narrow(1, 0, c.seq_len), t_BT1.narrow(1, 1, c.seq_len));
+    auto loss = batch_loss(next_batch_BT1());
     if (step == c.inject_nonfinite_step) loss = loss * std::nan("");
     sync.begin_backward(micro + 1 == c.grad_accum);
     (loss / static_cast<double>(c.grad_accum)).backward();
-    loss_sum += loss.item<double>();
+    loss_sum += loss.detach();
   }
   stats.stop = options_.stop_requested && options_.stop_requested->load();
-  stats.loss = sync.finish_step(step, loss_sum, stats.stop) / c.grad_accum;
+  stats.loss = sync.finish_step(step, loss_sum.item<double>(), stats.stop) / c.grad_accum;
   stats.grad_norm = torch::nn::utils::clip_grad_norm_(
       model_->parameters(),
       c.grad_clip > 0 ? c.grad_clip : std::numeric_limits<double>::infinity());
   return stats;
 }
 
+torch::Tensor Trainer::batch_loss(const torch::Tensor& tokens_BT1) {
+  const int64_t T = config_.seq_len;
+  AutocastScope autocast(options_.device, compute_dtype_);
+  return model_->loss(tokens_BT1.narrow(1, 0, T), tokens_BT1.narrow(1, 1, T));
+}
+
 torch::Tensor Trainer::next_batch_BT1() {
-  auto tokens_BT1 = torch::empty({config_.batch_size, config_.seq_len + 1}, torch::kInt32);
-  train_data_.next(tokens_BT1.data_ptr<int32_t>());
-  return tokens_BT1.to(torch::kInt64);
+  // A fresh staging buffer per batch: LibTorch's pinned-memory cache hands a block out again
+  // only after the copies queued from it are done, so the loader never overwrites a batch in
+  // flight.
+  auto host_N = device::host_staging_int32(config_.batch_size * (config_.seq_len + 1), options_.device);
+  train_data_.next(host_N.data_ptr<int32_t>());
+  return host_N.view({config_.batch_size, config_.seq_len + 1})
+      .to(options_.device, torch::kInt64, /*non_blocking=*/true);
 }
 
 MetricValues Trainer::step_metrics(const StepStats& stats, double step_s, double tokens_per_s,
@@ -163,9 +180,7 @@ double Trainer::evaluate() {
   auto tokens_BT1 = torch::empty({config_.batch_size, config_.seq_len + 1}, torch::kInt32);
   for (size_t i = 0; i < n; ++i) {
     val_data_.batch(i, tokens_BT1.data_ptr<int32_t>());
-    auto t_BT1 = tokens_BT1.to(torch::kInt64);
-    total += model_->loss(t_BT1.narrow(1, 0, config_.seq_len), t_BT1.narrow(1, 1, config_.seq_len))
-                 .item<double>();
+    total += batch_loss(tokens_BT1.to(options_.device, torch::kInt64)).item<double>();
   }
   model_->train();
   if (options_.dist) {  // the mean over every rank's batches

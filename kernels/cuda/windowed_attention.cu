@@ -1,27 +1,33 @@
 // The CUDA windowed attention kernels and their launchers (see windowed_attention.cuh).
 //
-// Three passes, each over fp32 tiles in shared memory (rows padded to D + 1 floats so that a
-// warp reading 32 different rows at one column hits 32 banks):
-//   forward  one block per (query tile, head, batch); each warp owns rows of the tile and
-//            keeps a running max / sum / output per row (online softmax) while it walks the
-//            key tiles the window allows. Writes o (and y = o·g) and lse.
-//   backward (1) one warp per row: delta = rowsum(dO ∘ O) with dO = dy·g, and dgate = rowsum(dy ∘ O);
-//            (2) one block per (key tile, kv head, batch): loops over the G query heads of the
-//            group and the query tiles that see its keys, accumulating dK and dV in registers
-//            (no atomics, deterministic); (3) one block per (query tile, head, batch) for dQ.
-//            Both recompute p = exp(s - lse) and ds = p ∘ (dO·Vᵀ - delta).
-// Lanes split keys (or rows) for the dot products and head dims for the accumulations; the
-// per-key weights are broadcast with warp shuffles. Scalar fp32 FMAs: correctness first,
-// tensor-core MMA is the next step (docs/GPU.md).
+// Three passes, in two implementations chosen by dtype:
+//   forward  one block per (query tile, head, batch) keeps a running max / sum / output per row
+//            (online softmax) while it walks the key tiles the window allows. Writes o (and
+//            y = o·g) and lse.
+//   backward (1) one warp per row: delta = rowsum(dO ∘ O) with dO = dy·g, and
+//            dgate = rowsum(dy ∘ O); (2) one block per (key tile, kv head, batch): loops over
+//            the G query heads of the group and the query tiles that see its keys, accumulating
+//            dK and dV in registers (no atomics, deterministic); (3) one block per (query tile,
+//            head, batch) for dQ. Both recompute p = exp(s - lse) and ds = p ∘ (dO·Vᵀ - delta).
+// fp32: scalar FFMA over fp32 tiles in shared memory (rows padded to D + 1 floats so that a
+// warp reading 32 different rows at one column hits 32 banks); lanes split keys (or rows) for
+// the dot products and head dims for the accumulations, per-key weights go by warp shuffles.
+// fp16 / bf16: tensor cores (mma.sync m16n8k16 with fp32 accumulators, mma_sm80.cuh) over
+// 16-bit tiles; each warp owns 16 rows and keeps its scores and accumulators in registers in
+// the mma layouts (mma_fragments.cuh). Softmax statistics, masks and the gate stay in fp32.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <string>
+#include <type_traits>
 #include <utility>
 
+#include "mma_sm80.cuh"
 #include "windowed_attention.cuh"
 #include "windowed_attention_tiles.cuh"
 
@@ -112,18 +118,29 @@ __device__ float row_dot(const float* a, const float* b) {
   return acc;
 }
 
-// Per-row backward inputs of one query tile (rows past T get zeros): lse, delta and, with a
-// gate, the gate values that turn dy into dO. Whole block calls it; needs a barrier after.
+// The backward inputs of query row i of head h: lse, delta and the gate that turns dy into
+// dO (1 without a gate); zeros for rows past T.
+struct RowStats {
+  float lse, delta, gate;
+};
+
+template <class E>
+__device__ RowStats row_stats(const WindowedAttentionParams& p, int64_t b, int64_t h, int64_t i) {
+  if (i >= p.T) return {0.0f, 0.0f, 0.0f};
+  const int64_t row = (b * p.H + h) * p.T + i;
+  return {p.lse[row], p.delta[row], p.gate.data ? gate_at<E>(p.gate, b, i, h) : 1.0f};
+}
+
+// row_stats of the rows of one query tile into shared memory; gate_s may be null (not
+// wanted). Whole block calls it; needs a barrier after.
 template <class E>
 __device__ void load_row_stats(const WindowedAttentionParams& p, int64_t b, int64_t h, int64_t i0,
                                int tile, float* lse_s, float* delta_s, float* gate_s) {
   for (int r = threadIdx.x; r < tile; r += blockDim.x) {
-    const int64_t i = i0 + r;
-    const bool in = i < p.T;
-    const int64_t row = (b * p.H + h) * p.T + i;
-    lse_s[r] = in ? p.lse[row] : 0.0f;
-    delta_s[r] = in ? p.delta[row] : 0.0f;
-    if (gate_s) gate_s[r] = in ? gate_at<E>(p.gate, b, i, h) : 0.0f;
+    const RowStats st = row_stats<E>(p, b, h, i0 + r);
+    lse_s[r] = st.lse;
+    delta_s[r] = st.delta;
+    if (gate_s) gate_s[r] = st.gate;
   }
 }
 
@@ -426,25 +443,398 @@ __global__ void __launch_bounds__(TileConfig<D>::kThreads, 1)
   }
 }
 
-// ---- Launchers: argument checks, then one dtype × head_dim switch. ----
+// ---- Tensor-core kernels (fp16, bf16; sm_80 or newer). ----
 
-template <class E, int D>
-struct Instance {
-  using Elem = E;
-  static constexpr int kDim = D;
+// Tile shape of the tensor-core kernels for a head dim. 4 warps; each owns 16 of the block's
+// 64 rows (query rows in the forward and dQ, keys in dK/dV). The forward and dQ walk key tiles
+// of 64 keys; dK/dV walks query tiles of kQueryTile rows: 32 at D = 128, where dK, dV (64
+// registers each) plus Sᵀ and dPᵀ of a 64-row tile would not fit in 255 registers.
+template <int D>
+struct MmaConfig {
+  static_assert(D == 64 || D == 128, "head_dim must be 64 or 128");
+  static constexpr int kWarps = 4;
+  static constexpr int kThreads = kWarps * 32;
+  static constexpr int kRows = 16 * kWarps;
+  static constexpr int kKeyTile = 64;
+  static constexpr int kQueryTile = D == 64 ? 64 : 32;
+  static constexpr int kStride = D + 8;  // padded row (elements): 8 ldmatrix rows hit 32 banks
+  static constexpr size_t tile_bytes(int rows) { return size_t(rows) * kStride * 2; }
+  static constexpr size_t kFwdBytes = tile_bytes(kRows) + 2 * tile_bytes(kKeyTile);
+  static constexpr size_t kDqBytes = 2 * tile_bytes(kRows) + 2 * tile_bytes(kKeyTile);
+  static constexpr size_t kDkdvBytes =
+      2 * tile_bytes(kRows) + 2 * tile_bytes(kQueryTile) + 3 * kQueryTile * sizeof(float);
 };
 
-// Calls fn(Instance<E, D>{}) for the params' dtype and head dim (both checked before).
+// 8 consecutive elements (16 bytes) from global memory, by one vector load when `vector`.
+template <class E>
+__device__ uint4 load_chunk(const E* src, bool vector) {
+  if (vector) return *reinterpret_cast<const uint4*>(src);
+  E e[8];
+#pragma unroll
+  for (int k = 0; k < 8; ++k) e[k] = src[k];
+  uint4 chunk;
+  std::memcpy(&chunk, e, sizeof chunk);
+  return chunk;
+}
+
+// Copies rows [row0, row0 + kRows) of a [T, D] slice into a 16-bit shared tile with row stride
+// kStride; rows at or past T become zeros. Whole block calls it.
+template <class E, int D, int kRows>
+__device__ void load_tile16(E* tile, const E* src, int64_t seq_stride, int64_t row0, int64_t T) {
+  using Cfg = MmaConfig<D>;
+  constexpr int kChunks = D / 8;
+  const bool vector = reinterpret_cast<uintptr_t>(src) % 16 == 0 && seq_stride % 8 == 0;
+  for (int idx = threadIdx.x; idx < kRows * kChunks; idx += Cfg::kThreads) {
+    const int r = idx / kChunks, c = idx % kChunks * 8;
+    const int64_t row = row0 + r;
+    const uint4 chunk =
+        row < T ? load_chunk(src + row * seq_stride + c, vector) : make_uint4(0, 0, 0, 0);
+    *reinterpret_cast<uint4*>(tile + r * Cfg::kStride + c) = chunk;
+  }
+}
+
+// Whether query i and key j form a visible pair of real rows (i < T; j <= i then implies j < T).
+__device__ bool pair_visible(const WindowedAttentionParams& p, int64_t i, int64_t j) {
+  return i < p.T && window_visible(i, j, p.window);
+}
+
+// Whether the warp's 16 query rows from i0 see a key of key tile t.
+__device__ bool rows_see_key_tile(const WindowedAttentionParams& p, int64_t i0, int64_t t,
+                                  int tile_keys) {
+  if (i0 >= p.T) return false;
+  const TileRange r = key_tiles_for_queries(i0, i0 + 16 < p.T ? i0 + 16 : p.T, p.window, tile_keys);
+  return t >= r.begin && t < r.end;
+}
+
+// Whether the warp's 16 keys from j0 are seen by a query of query tile t.
+__device__ bool keys_seen_by_query_tile(const WindowedAttentionParams& p, int64_t j0, int64_t t,
+                                        int tile_queries) {
+  if (j0 >= p.T) return false;
+  const TileRange r =
+      query_tiles_for_keys(j0, j0 + 16 < p.T ? j0 + 16 : p.T, p.T, p.window, tile_queries);
+  return t >= r.begin && t < r.end;
+}
+
+// Scales a warp's 16 × N scores (query rows i0 + c.row, keys j0 + 8·nb + c.col) and sets those
+// of invisible pairs to -inf.
+template <int N>
+__device__ void mask_scores(float (&s)[N / 8][4], const WindowedAttentionParams& p, int64_t i0,
+                            int64_t j0, int lane) {
+#pragma unroll
+  for (int nb = 0; nb < N / 8; ++nb) {
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const mma::Coord c = mma::c_element(lane, e);
+      s[nb][e] = pair_visible(p, i0 + c.row, j0 + 8 * nb + c.col) ? s[nb][e] * p.scale : -INFINITY;
+    }
+  }
+}
+
+// One key tile of the online softmax for a lane's two rows: updates the running max and the
+// lane's partial row sums, rescales the output accumulators o, and turns s into exp(s - max).
+template <int N, int D>
+__device__ void online_softmax(float (&s)[N / 8][4], float (&row_max)[2], float (&row_sum)[2],
+                               float (&o)[D / 8][4]) {
+  float tile_max[2] = {-INFINITY, -INFINITY}, base[2], correction[2];
+#pragma unroll
+  for (int nb = 0; nb < N / 8; ++nb) {
+#pragma unroll
+    for (int e = 0; e < 4; ++e)
+      tile_max[mma::c_row_slot(e)] = fmaxf(tile_max[mma::c_row_slot(e)], s[nb][e]);
+  }
+#pragma unroll
+  for (int slot = 0; slot < 2; ++slot) {
+    const float new_max = fmaxf(row_max[slot], mma::quad_max(tile_max[slot]));
+    base[slot] = new_max == -INFINITY ? 0.0f : new_max;   // a row with nothing visible yet
+    correction[slot] = expf(row_max[slot] - base[slot]);  // 0 before the first visible key
+    row_max[slot] = new_max;
+    row_sum[slot] *= correction[slot];
+  }
+#pragma unroll
+  for (int nb = 0; nb < N / 8; ++nb) {
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      s[nb][e] = expf(s[nb][e] - base[mma::c_row_slot(e)]);
+      row_sum[mma::c_row_slot(e)] += s[nb][e];
+    }
+  }
+#pragma unroll
+  for (int nd = 0; nd < D / 8; ++nd) {
+#pragma unroll
+    for (int e = 0; e < 4; ++e) o[nd][e] *= correction[mma::c_row_slot(e)];
+  }
+}
+
+// Writes a warp's 16 rows from i0: o = acc / rowsum, y = o·g with a gate, lse = max + log(sum).
+template <class E, int D>
+__device__ void store_forward(const WindowedAttentionParams& p, int64_t b, int64_t h, int64_t i0,
+                              const float (&acc)[D / 8][4], const float (&row_max)[2],
+                              const float (&row_sum)[2], int lane) {
+  E* o_dst = slice<E>(p.o, b, h);
+  E* y_dst = p.gate.data ? slice<E>(p.y, b, h) : nullptr;
+  float inv_sum[2], gate[2];
+#pragma unroll
+  for (int slot = 0; slot < 2; ++slot) {
+    const float sum = mma::quad_sum(row_sum[slot]);
+    const int64_t i = i0 + mma::c_element(lane, 2 * slot).row;
+    inv_sum[slot] = 1.0f / sum;
+    gate[slot] = y_dst && i < p.T ? gate_at<E>(p.gate, b, i, h) : 1.0f;
+    if (i < p.T && lane % 4 == 0) p.lse[(b * p.H + h) * p.T + i] = row_max[slot] + logf(sum);
+  }
+#pragma unroll
+  for (int nd = 0; nd < D / 8; ++nd) {
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const mma::Coord c = mma::c_element(lane, e);
+      const int64_t i = i0 + c.row, d = 8 * nd + c.col;
+      if (i >= p.T) continue;
+      // Stored in the dtype; the gate multiplies the stored (rounded) o, as o·g would.
+      const E o = Convert<E>::store(acc[nd][e] * inv_sum[mma::c_row_slot(e)]);
+      o_dst[i * p.o.seq_stride + d] = o;
+      if (y_dst)
+        y_dst[i * p.y.seq_stride + d] =
+            Convert<E>::store(Convert<E>::load(o) * gate[mma::c_row_slot(e)]);
+    }
+  }
+}
+
+// Writes a warp's 16 × D accumulators (rows r0 + c.row of a [T, D] slice) times `factor`,
+// skipping rows at or past T.
+template <class E, int D>
+__device__ void store_rows(E* dst, int64_t seq_stride, int64_t r0, int64_t T,
+                           const float (&acc)[D / 8][4], float factor, int lane) {
+#pragma unroll
+  for (int nd = 0; nd < D / 8; ++nd) {
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const mma::Coord c = mma::c_element(lane, e);
+      if (r0 + c.row < T)
+        dst[(r0 + c.row) * seq_stride + 8 * nd + c.col] = Convert<E>::store(acc[nd][e] * factor);
+    }
+  }
+}
+
+template <class E, int D>
+__global__ void __launch_bounds__(MmaConfig<D>::kThreads, 1)
+    windowed_attention_fwd_mma_kernel(const WindowedAttentionParams p) {
+  using Cfg = MmaConfig<D>;
+  constexpr int N = Cfg::kKeyTile;
+  extern __shared__ uint4 smem16[];
+  E* q_tile = reinterpret_cast<E*>(smem16);
+  E* k_tile = q_tile + Cfg::kRows * Cfg::kStride;
+  E* v_tile = k_tile + N * Cfg::kStride;
+
+  const int64_t b = blockIdx.z, h = blockIdx.y, kh = h / (p.H / p.K);
+  const int64_t q0 = int64_t(blockIdx.x) * Cfg::kRows;
+  const int64_t q1 = q0 + Cfg::kRows < p.T ? q0 + Cfg::kRows : p.T;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int64_t i0 = q0 + 16 * warp;  // the warp's first query row
+  const E* k_src = slice<E>(p.k, b, kh);
+  const E* v_src = slice<E>(p.v, b, kh);
+  load_tile16<E, D, Cfg::kRows>(q_tile, slice<E>(p.q, b, h), p.q.seq_stride, q0, p.T);
+
+  float acc[D / 8][4] = {};
+  float row_max[2] = {-INFINITY, -INFINITY}, row_sum[2] = {0.0f, 0.0f};
+  const TileRange tiles = key_tiles_for_queries(q0, q1, p.window, N);
+  for (int64_t t = tiles.begin; t < tiles.end; ++t) {
+    const int64_t k0 = t * N;
+    __syncthreads();  // the previous key tile is consumed
+    load_tile16<E, D, N>(k_tile, k_src, p.k.seq_stride, k0, p.T);
+    load_tile16<E, D, N>(v_tile, v_src, p.v.seq_stride, k0, p.T);
+    __syncthreads();
+    if (!rows_see_key_tile(p, i0, t, N)) continue;  // uniform across the warp
+    float s[N / 8][4] = {};
+    mma::mma_a_bt<E, N, D, Cfg::kStride>(s, q_tile + 16 * warp * Cfg::kStride, k_tile, lane);
+    mask_scores<N>(s, p, i0, k0, lane);
+    online_softmax<N, D>(s, row_max, row_sum, acc);
+    uint32_t prob[N / 16][4];
+    mma::accumulators_as_a<E, N>(s, prob);
+    mma::mma_p_b<E, D, N, Cfg::kStride>(acc, prob, v_tile, lane);
+  }
+  store_forward<E, D>(p, b, h, i0, acc, row_max, row_sum, lane);
+}
+
+// dK and dV of one key tile of kv head kh; warp w owns keys k0 + 16w .. + 15 and computes
+// Sᵀ = K·Qᵀ and dPᵀ = V·dyᵀ per query tile, then dV += (P·g)ᵀ·dy and dK += dSᵀ·Q. The gate is
+// applied in fp32 (dO = dy·g), so dy stays unrounded in shared memory.
+template <class E, int D>
+__global__ void __launch_bounds__(MmaConfig<D>::kThreads, 1)
+    windowed_attention_bwd_dkdv_mma_kernel(const WindowedAttentionParams p) {
+  using Cfg = MmaConfig<D>;
+  constexpr int M = Cfg::kQueryTile;
+  extern __shared__ uint4 smem16[];
+  E* k_tile = reinterpret_cast<E*>(smem16);
+  E* v_tile = k_tile + Cfg::kRows * Cfg::kStride;
+  E* q_tile = v_tile + Cfg::kRows * Cfg::kStride;
+  E* dy_tile = q_tile + M * Cfg::kStride;
+  float* lse_s = reinterpret_cast<float*>(dy_tile + M * Cfg::kStride);
+  float* delta_s = lse_s + M;
+  float* gate_s = delta_s + M;
+
+  const int64_t b = blockIdx.z, kh = blockIdx.y, group = p.H / p.K;
+  const int64_t k0 = int64_t(blockIdx.x) * Cfg::kRows;
+  const int64_t k1 = k0 + Cfg::kRows < p.T ? k0 + Cfg::kRows : p.T;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int64_t j0 = k0 + 16 * warp;  // the warp's first key
+  load_tile16<E, D, Cfg::kRows>(k_tile, slice<E>(p.k, b, kh), p.k.seq_stride, k0, p.T);
+  load_tile16<E, D, Cfg::kRows>(v_tile, slice<E>(p.v, b, kh), p.v.seq_stride, k0, p.T);
+
+  float dk[D / 8][4] = {}, dv[D / 8][4] = {};
+  const TileRange tiles = query_tiles_for_keys(k0, k1, p.T, p.window, M);
+  for (int64_t h = kh * group; h < (kh + 1) * group; ++h) {
+    for (int64_t t = tiles.begin; t < tiles.end; ++t) {
+      const int64_t i0 = t * M;
+      __syncthreads();  // the previous query tile is consumed
+      load_row_stats<E>(p, b, h, i0, M, lse_s, delta_s, gate_s);
+      load_tile16<E, D, M>(q_tile, slice<E>(p.q, b, h), p.q.seq_stride, i0, p.T);
+      load_tile16<E, D, M>(dy_tile, slice<E>(p.dy, b, h), p.dy.seq_stride, i0, p.T);
+      __syncthreads();
+      if (!keys_seen_by_query_tile(p, j0, t, M)) continue;  // uniform across the warp
+      float st[M / 8][4] = {}, dpt[M / 8][4] = {};
+      mma::mma_a_bt<E, M, D, Cfg::kStride>(st, k_tile + 16 * warp * Cfg::kStride, q_tile, lane);
+      mma::mma_a_bt<E, M, D, Cfg::kStride>(dpt, v_tile + 16 * warp * Cfg::kStride, dy_tile, lane);
+#pragma unroll
+      for (int nb = 0; nb < M / 8; ++nb) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const mma::Coord c = mma::c_element(lane, e);
+          const int col = 8 * nb + c.col;  // the query row in the tile
+          const bool visible = pair_visible(p, i0 + col, j0 + c.row);
+          const float prob = visible ? expf(st[nb][e] * p.scale - lse_s[col]) : 0.0f;
+          st[nb][e] = prob * gate_s[col];
+          dpt[nb][e] = prob * (dpt[nb][e] * gate_s[col] - delta_s[col]);
+        }
+      }
+      uint32_t frag[M / 16][4];
+      mma::accumulators_as_a<E, M>(st, frag);
+      mma::mma_p_b<E, D, M, Cfg::kStride>(dv, frag, dy_tile, lane);
+      mma::accumulators_as_a<E, M>(dpt, frag);
+      mma::mma_p_b<E, D, M, Cfg::kStride>(dk, frag, q_tile, lane);
+    }
+  }
+  store_rows<E, D>(slice<E>(p.dk, b, kh), p.dk.seq_stride, j0, p.T, dk, p.scale, lane);
+  store_rows<E, D>(slice<E>(p.dv, b, kh), p.dv.seq_stride, j0, p.T, dv, 1.0f, lane);
+}
+
+// dQ of one query tile of head h; warp w owns rows q0 + 16w .. + 15 and computes S = Q·Kᵀ and
+// dP = dy·Vᵀ per key tile, then dQ += dS·K (the gate applied in fp32, as in dK/dV).
+template <class E, int D>
+__global__ void __launch_bounds__(MmaConfig<D>::kThreads, 1)
+    windowed_attention_bwd_dq_mma_kernel(const WindowedAttentionParams p) {
+  using Cfg = MmaConfig<D>;
+  constexpr int N = Cfg::kKeyTile;
+  extern __shared__ uint4 smem16[];
+  E* q_tile = reinterpret_cast<E*>(smem16);
+  E* dy_tile = q_tile + Cfg::kRows * Cfg::kStride;
+  E* k_tile = dy_tile + Cfg::kRows * Cfg::kStride;
+  E* v_tile = k_tile + N * Cfg::kStride;
+
+  const int64_t b = blockIdx.z, h = blockIdx.y, kh = h / (p.H / p.K);
+  const int64_t q0 = int64_t(blockIdx.x) * Cfg::kRows;
+  const int64_t q1 = q0 + Cfg::kRows < p.T ? q0 + Cfg::kRows : p.T;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int64_t i0 = q0 + 16 * warp;  // the warp's first query row
+  const E* k_src = slice<E>(p.k, b, kh);
+  const E* v_src = slice<E>(p.v, b, kh);
+  load_tile16<E, D, Cfg::kRows>(q_tile, slice<E>(p.q, b, h), p.q.seq_stride, q0, p.T);
+  load_tile16<E, D, Cfg::kRows>(dy_tile, slice<E>(p.dy, b, h), p.dy.seq_stride, q0, p.T);
+  const RowStats stats[2] = {row_stats<E>(p, b, h, i0 + mma::c_element(lane, 0).row),
+                             row_stats<E>(p, b, h, i0 + mma::c_element(lane, 2).row)};
+
+  float dq[D / 8][4] = {};
+  const TileRange tiles = key_tiles_for_queries(q0, q1, p.window, N);
+  for (int64_t t = tiles.begin; t < tiles.end; ++t) {
+    const int64_t k0 = t * N;
+    __syncthreads();  // the previous key tile is consumed
+    load_tile16<E, D, N>(k_tile, k_src, p.k.seq_stride, k0, p.T);
+    load_tile16<E, D, N>(v_tile, v_src, p.v.seq_stride, k0, p.T);
+    __syncthreads();
+    if (!rows_see_key_tile(p, i0, t, N)) continue;  // uniform across the warp
+    float s[N / 8][4] = {}, dp[N / 8][4] = {};
+    mma::mma_a_bt<E, N, D, Cfg::kStride>(s, q_tile + 16 * warp * Cfg::kStride, k_tile, lane);
+    mma::mma_a_bt<E, N, D, Cfg::kStride>(dp, dy_tile + 16 * warp * Cfg::kStride, v_tile, lane);
+#pragma unroll
+    for (int nb = 0; nb < N / 8; ++nb) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const mma::Coord c = mma::c_element(lane, e);
+        const RowStats& st = stats[mma::c_row_slot(e)];
+        const bool visible = pair_visible(p, i0 + c.row, k0 + 8 * nb + c.col);
+        const float prob = visible ? expf(s[nb][e] * p.scale - st.lse) : 0.0f;
+        s[nb][e] = prob * (dp[nb][e] * st.gate - st.delta);
+      }
+    }
+    uint32_t ds[N / 16][4];
+    mma::accumulators_as_a<E, N>(s, ds);
+    mma::mma_p_b<E, D, N, Cfg::kStride>(dq, ds, k_tile, lane);
+  }
+  store_rows<E, D>(slice<E>(p.dq, b, h), p.dq.seq_stride, i0, p.T, dq, p.scale, lane);
+}
+
+// ---- Launchers: argument checks, then one dtype × head_dim switch. ----
+
+// One tiled kernel and its launch shape: blocks of `threads` over `tile` rows of T each,
+// `bytes` of dynamic shared memory.
+struct Pass {
+  void (*kernel)(WindowedAttentionParams);
+  int64_t tile;
+  int threads;
+  size_t bytes;
+  bool tensor_cores;  // needs sm_80 or newer
+};
+
+// The tiled kernels for an element type and head dim: tensor cores for fp16 and bf16 ...
+template <class E, int D>
+struct Plan {
+  using Elem = E;
+  static constexpr int kDim = D;
+  using Cfg = MmaConfig<D>;
+  static Pass fwd() {
+    return {windowed_attention_fwd_mma_kernel<E, D>, Cfg::kRows, Cfg::kThreads, Cfg::kFwdBytes,
+            true};
+  }
+  static Pass dkdv() {
+    return {windowed_attention_bwd_dkdv_mma_kernel<E, D>, Cfg::kRows, Cfg::kThreads,
+            Cfg::kDkdvBytes, true};
+  }
+  static Pass dq() {
+    return {windowed_attention_bwd_dq_mma_kernel<E, D>, Cfg::kRows, Cfg::kThreads, Cfg::kDqBytes,
+            true};
+  }
+};
+
+// ... and scalar FFMA for fp32.
+template <int D>
+struct Plan<float, D> {
+  using Elem = float;
+  static constexpr int kDim = D;
+  using Cfg = TileConfig<D>;
+  static constexpr size_t kBwdBytes = (4 * Cfg::kTileFloats + 3 * Cfg::kTile) * sizeof(float);
+  static Pass fwd() {
+    return {windowed_attention_fwd_kernel<float, D>, Cfg::kTile, Cfg::kThreads,
+            3 * Cfg::kTileFloats * sizeof(float), false};
+  }
+  static Pass dkdv() {
+    return {windowed_attention_bwd_dkdv_kernel<float, D>, Cfg::kTile, Cfg::kThreads, kBwdBytes,
+            false};
+  }
+  static Pass dq() {
+    return {windowed_attention_bwd_dq_kernel<float, D>, Cfg::kTile, Cfg::kThreads, kBwdBytes,
+            false};
+  }
+};
+
+// Calls fn(Plan<E, D>{}) for the params' dtype and head dim (both checked before).
 template <class Fn>
 std::string dispatch(const WindowedAttentionParams& p, Fn&& fn) {
   const bool d64 = p.D == 64;
   switch (p.dtype) {
     case WindowedAttentionDtype::kFloat32:
-      return d64 ? fn(Instance<float, 64>{}) : fn(Instance<float, 128>{});
+      return d64 ? fn(Plan<float, 64>{}) : fn(Plan<float, 128>{});
     case WindowedAttentionDtype::kFloat16:
-      return d64 ? fn(Instance<__half, 64>{}) : fn(Instance<__half, 128>{});
+      return d64 ? fn(Plan<__half, 64>{}) : fn(Plan<__half, 128>{});
     case WindowedAttentionDtype::kBFloat16:
-      return d64 ? fn(Instance<__nv_bfloat16, 64>{}) : fn(Instance<__nv_bfloat16, 128>{});
+      return d64 ? fn(Plan<__nv_bfloat16, 64>{}) : fn(Plan<__nv_bfloat16, 128>{});
   }
   return "unreachable dtype";
 }
@@ -483,23 +873,29 @@ std::string check_params(const WindowedAttentionParams& p,
   return "";
 }
 
-// Raises the kernel's dynamic shared-memory limit to `bytes`, then launches it.
-template <class Kernel>
-std::string launch(Kernel kernel, dim3 grid, int threads, size_t bytes, cudaStream_t stream,
+// Checks the device, raises the kernel's dynamic shared-memory limit, then launches it over
+// (tiles of T, heads, B) blocks.
+std::string launch(const Pass& pass, int64_t heads, cudaStream_t stream,
                    const WindowedAttentionParams& p, const char* what) {
-  int device = 0, max_bytes = 0;
+  int device = 0, max_bytes = 0, major = 0;
   cudaError_t err = cudaGetDevice(&device);
   if (err == cudaSuccess)
     err = cudaDeviceGetAttribute(&max_bytes, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
+  if (err == cudaSuccess)
+    err = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
   if (err != cudaSuccess) return std::string(what) + ": " + cudaGetErrorString(err);
-  if (bytes > static_cast<size_t>(max_bytes))
-    return std::string(what) + " needs " + std::to_string(bytes) +
+  if (pass.tensor_cores && major < 8)
+    return std::string(what) + " uses tensor-core mma.sync for fp16 / bf16, which needs an sm_80 " +
+           "or newer GPU; this one is sm_" + std::to_string(major) + "x";
+  if (pass.bytes > static_cast<size_t>(max_bytes))
+    return std::string(what) + " needs " + std::to_string(pass.bytes) +
            " bytes of shared memory per block, the device allows " + std::to_string(max_bytes) +
            " (an sm_80 or newer GPU is needed)";
-  err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                             static_cast<int>(bytes));
+  err = cudaFuncSetAttribute(pass.kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                             static_cast<int>(pass.bytes));
   if (err != cudaSuccess) return std::string(what) + ": " + cudaGetErrorString(err);
-  kernel<<<grid, threads, bytes, stream>>>(p);
+  const dim3 grid((p.T + pass.tile - 1) / pass.tile, heads, p.B);
+  pass.kernel<<<grid, pass.threads, pass.bytes, stream>>>(p);
   err = cudaGetLastError();
   if (err != cudaSuccess) return std::string(what) + " launch failed: " + cudaGetErrorString(err);
   return "";
@@ -518,12 +914,8 @@ std::string launch_windowed_attention_fwd(const WindowedAttentionParams& p, cuda
   if (err.empty() && gated) err = check_tensor("y (the gated output, needed with a gate)", p.y);
   if (!err.empty()) return with_prefix(fn, err);
   if (p.B == 0 || p.T == 0) return "";
-  return with_prefix(fn, dispatch(p, [&](auto inst) {
-    using I = decltype(inst);
-    using Cfg = TileConfig<I::kDim>;
-    const dim3 grid((p.T + Cfg::kTile - 1) / Cfg::kTile, p.H, p.B);
-    return launch(windowed_attention_fwd_kernel<typename I::Elem, I::kDim>, grid, Cfg::kThreads,
-                  3 * Cfg::kTileFloats * sizeof(float), stream, p, "forward kernel");
+  return with_prefix(fn, dispatch(p, [&](auto plan) {
+    return launch(plan.fwd(), p.H, stream, p, "forward kernel");
   }));
 }
 
@@ -536,22 +928,17 @@ std::string launch_windowed_attention_bwd(const WindowedAttentionParams& p, cuda
   if (err.empty() && !p.delta) err = "delta is null: pass a contiguous fp32 [B, H, T] workspace";
   if (!err.empty()) return with_prefix(fn, err);
   if (p.B == 0 || p.T == 0) return "";
-  return with_prefix(fn, dispatch(p, [&](auto inst) {
-    using I = decltype(inst);
-    using E = typename I::Elem;
-    using Cfg = TileConfig<I::kDim>;
+  return with_prefix(fn, dispatch(p, [&](auto plan) {
+    using P = decltype(plan);
+    using Cfg = TileConfig<P::kDim>;  // the delta kernel: one warp per row, any dtype
     const int64_t rows = p.B * p.H * p.T, warps_per_block = Cfg::kWarps;
-    windowed_attention_bwd_delta_kernel<E, I::kDim>
+    windowed_attention_bwd_delta_kernel<typename P::Elem, P::kDim>
         <<<(rows + warps_per_block - 1) / warps_per_block, Cfg::kThreads, 0, stream>>>(p);
     if (cudaError_t e = cudaGetLastError(); e != cudaSuccess)
       return std::string("delta kernel launch failed: ") + cudaGetErrorString(e);
-    const int64_t tiles = (p.T + Cfg::kTile - 1) / Cfg::kTile;
-    const size_t bytes = (4 * Cfg::kTileFloats + 3 * Cfg::kTile) * sizeof(float);
-    std::string e = launch(windowed_attention_bwd_dkdv_kernel<E, I::kDim>, dim3(tiles, p.K, p.B),
-                           Cfg::kThreads, bytes, stream, p, "dK/dV kernel");
+    std::string e = launch(plan.dkdv(), p.K, stream, p, "dK/dV kernel");
     if (!e.empty()) return e;
-    return launch(windowed_attention_bwd_dq_kernel<E, I::kDim>, dim3(tiles, p.H, p.B),
-                  Cfg::kThreads, bytes, stream, p, "dQ kernel");
+    return launch(plan.dq(), p.H, stream, p, "dQ kernel");
   }));
 }
 

@@ -3,7 +3,8 @@
 // head_dim 64 and 128. Flash-attention style: the forward keeps a running softmax per query
 // row and writes O and the logsumexp; the backward recomputes the probabilities from the
 // logsumexp. Only tiles inside the window are visited (windowed_attention_tiles.cuh), so the
-// work is O(T·w). Inputs fp32, fp16 or bf16; every sum accumulates in fp32.
+// work is O(T·w). Inputs fp32, fp16 or bf16; every sum accumulates in fp32. fp16 and bf16 run
+// on tensor cores (mma.sync, sm_80 or newer), fp32 on scalar FMAs (windowed_attention.cu).
 //
 // The kernels see a plain params struct (pointers, strides, sizes), never a tensor; the
 // launchers check it and return a one-line error ("" on success). No LibTorch here.

@@ -1,4 +1,5 @@
-// Block-by-block causal/windowed GQA attention with a recomputing backward (see attention.h).
+// The CPU backend of causal_attention (attention_dispatch.cpp checks the inputs and picks it):
+// block-by-block causal/windowed GQA attention with a recomputing backward (see attention.h).
 //
 // Query heads are grouped by their kv head: q_BHTD is viewed as [B, K, G, T, D] (G = H / K)
 // and a query block [t0, t1) becomes one [B, K, G·bq, D] matrix, so k and v are never
@@ -9,10 +10,9 @@
 #include <torch/torch.h>
 
 #include <limits>
-#include <stdexcept>
-#include <string>
 
 #include "attnlab/kernels/attention.h"
+#include "attnlab/kernels/attention_backend.h"
 
 namespace attnlab::kernels {
 namespace {
@@ -24,57 +24,6 @@ using torch::indexing::Slice;
 struct Dims {
   int64_t B, H, K, G, T, D;
 };
-
-[[noreturn]] void fail(const char* fn, const std::string& what) {
-  throw std::invalid_argument(std::string("attnlab::kernels::") + fn + ": " + what);
-}
-
-std::string shape_str(const torch::Tensor& t) {
-  std::string s = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-  return s + "]";
-}
-
-Dims check_inputs(const char* fn, const torch::Tensor& q, const torch::Tensor& k,
-                  const torch::Tensor& v, const torch::Tensor* gate, const AttentionParams& p) {
-  if (!q.defined() || !k.defined() || !v.defined()) fail(fn, "q, k and v must be defined tensors");
-  if (q.dim() != 4) fail(fn, "q_BHTD must have 4 dims [B, H, T, D], got " + shape_str(q));
-  if (k.dim() != 4) fail(fn, "k_BKTD must have 4 dims [B, K, T, D], got " + shape_str(k));
-  if (!k.sizes().equals(v.sizes())) {
-    fail(fn, "k_BKTD and v_BKTD must have the same shape, got " + shape_str(k) + " and " +
-                 shape_str(v));
-  }
-  if (!q.is_floating_point()) fail(fn, "q, k and v must be floating point");
-  if (k.scalar_type() != q.scalar_type() || v.scalar_type() != q.scalar_type()) {
-    fail(fn, "q, k and v must have the same dtype");
-  }
-  if (k.device() != q.device() || v.device() != q.device())
-    fail(fn, "q, k and v must be on the same device");
-  const Dims d{q.size(0), q.size(1), k.size(1), 0, q.size(2), q.size(3)};
-  if (k.size(0) != d.B || k.size(2) != d.T || k.size(3) != d.D) {
-    fail(fn, "k_BKTD " + shape_str(k) + " must match q_BHTD " + shape_str(q) + " in B, T and D");
-  }
-  if (d.K == 0 || d.H % d.K != 0) {
-    fail(fn, "query heads (" + std::to_string(d.H) + ") must be a multiple of kv heads (" +
-                 std::to_string(d.K) + ")");
-  }
-  if (gate) {
-    if (!gate->defined() || gate->dim() != 3 || gate->size(0) != d.B || gate->size(1) != d.T ||
-        gate->size(2) != d.H) {
-      fail(fn, "gate_BTH must be [B, T, H] = [" + std::to_string(d.B) + ", " + std::to_string(d.T) +
-                   ", " + std::to_string(d.H) + "], got " +
-                   (gate->defined() ? shape_str(*gate) : "undefined"));
-    }
-    if (gate->device() != q.device()) fail(fn, "gate_BTH must be on the same device as q");
-  }
-  if (p.window < 0 && p.window != kDenseWindow) {
-    fail(fn, "window must be >= 0 or kDenseWindow, got " + std::to_string(p.window));
-  }
-  if (p.block_size <= 0) fail(fn, "block_size must be > 0, got " + std::to_string(p.block_size));
-  if (p.scale < 0)
-    fail(fn, "scale must be > 0 (or 0 for 1/sqrt(D)), got " + std::to_string(p.scale));
-  return {d.B, d.H, d.K, d.H / d.K, d.T, d.D};
-}
 
 // True where query t0 + r must NOT see key key_begin + c: shape [t1 - t0, t1 - key_begin].
 torch::Tensor hidden_mask(int64_t t0, int64_t t1, int64_t key_begin, int64_t window,
@@ -234,34 +183,20 @@ bool reduced_precision(const torch::Tensor& t) {
   return t.scalar_type() == torch::kHalf || t.scalar_type() == torch::kBFloat16;
 }
 
-torch::Tensor run(const char* fn, const torch::Tensor& q, const torch::Tensor& k,
-                  const torch::Tensor& v, const torch::Tensor* gate,
-                  const AttentionParams& params) {
-  const Dims d = check_inputs(fn, q, k, v, gate, params);
-  const double scale = params.scale > 0 ? params.scale : 1.0 / std::sqrt(static_cast<double>(d.D));
-  if (d.T == 0) return torch::empty_like(q);
-  // Half and bfloat16 run in float32 (softmax statistics need the range) and cast back.
-  const auto compute = [&](const torch::Tensor& t) {
-    return reduced_precision(t) ? t.to(torch::kFloat) : t;
-  };
-  const auto gate_c =
-      gate ? c10::optional<torch::Tensor>(compute(gate->to(q.scalar_type()))) : c10::nullopt;
-  auto y = BlockedAttention::apply(compute(q), compute(k), compute(v), gate_c, params.window,
-                                   params.block_size, scale);
-  return y.to(q.scalar_type());
-}
-
 }  // namespace
 
-torch::Tensor causal_attention(const torch::Tensor& q_BHTD, const torch::Tensor& k_BKTD,
-                               const torch::Tensor& v_BKTD, const AttentionParams& params) {
-  return run("causal_attention", q_BHTD, k_BKTD, v_BKTD, nullptr, params);
-}
-
-torch::Tensor gated_causal_attention(const torch::Tensor& q_BHTD, const torch::Tensor& k_BKTD,
-                                     const torch::Tensor& v_BKTD, const torch::Tensor& gate_BTH,
-                                     const AttentionParams& params) {
-  return run("gated_causal_attention", q_BHTD, k_BKTD, v_BKTD, &gate_BTH, params);
+// Half and bfloat16 run in float32 (softmax statistics need the range) and are cast back.
+torch::Tensor blocked_attention(const AttentionCall& call) {
+  const auto& q = call.q_BHTD;
+  const auto compute = [](const torch::Tensor& t) {
+    return reduced_precision(t) ? t.to(torch::kFloat) : t;
+  };
+  const auto gate = call.gate_BTH.defined()
+                        ? c10::optional<torch::Tensor>(compute(call.gate_BTH.to(q.scalar_type())))
+                        : c10::nullopt;
+  auto y = BlockedAttention::apply(compute(q), compute(call.k_BKTD), compute(call.v_BKTD), gate,
+                                   call.window, call.block_size, call.scale);
+  return y.to(q.scalar_type());
 }
 
 }  // namespace attnlab::kernels

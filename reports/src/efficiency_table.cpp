@@ -60,6 +60,29 @@ std::string ratio_text(double ratio) {
          (ratio < 1 ? "faster" : "slower") + ")";
 }
 
+// An arm's peak memory: the GPU allocator's peak (and what it reserved) for GPU runs, else the
+// host's RSS high-water mark. `value` is what the best-in-column mark compares.
+struct MemoryCell {
+  std::string text;
+  std::optional<double> value, host_rss, gpu_allocated, gpu_reserved;
+};
+
+MemoryCell memory_cell(const std::vector<const RunData*>& runs) {
+  MemoryCell cell;
+  cell.host_rss = mean_of(collect(runs, [](const RunData& r) { return r.peak_memory_bytes; }));
+  cell.gpu_allocated = mean_of(collect(runs, [](const RunData& r) { return r.peak_gpu_allocated_bytes; }));
+  cell.gpu_reserved = mean_of(collect(runs, [](const RunData& r) { return r.peak_gpu_reserved_bytes; }));
+  if (cell.gpu_allocated) {
+    cell.value = cell.gpu_allocated;
+    cell.text = cells::bytes(*cell.gpu_allocated) + " GPU";
+    if (cell.gpu_reserved) cell.text += " (" + cells::bytes(*cell.gpu_reserved) + " reserved)";
+    return cell;
+  }
+  cell.value = cell.host_rss;
+  cell.text = text_or_none(cell.value, cells::bytes);
+  return cell;
+}
+
 }  // namespace
 
 Table efficiency_table(const ExperimentData& data, const std::string& baseline) {
@@ -90,7 +113,9 @@ Table efficiency_table(const ExperimentData& data, const std::string& baseline) 
                        "steps_to_target",
                        "tokens_to_target",
                        "step_ratio_vs_baseline",
-                       "seeds_reaching_target"};
+                       "seeds_reaching_target",
+                       "peak_gpu_allocated_bytes",
+                       "peak_gpu_reserved_bytes"};
 
   const auto baseline_losses = data.final_val_losses(baseline);
   const std::optional<double> target = mean_of(baseline_losses);
@@ -108,7 +133,7 @@ Table efficiency_table(const ExperimentData& data, const std::string& baseline) 
     for (const auto* run : data.runs_of(arm)) {
       if (run->finished()) runs.push_back(run);
     }
-    const auto mem = mean_of(collect(runs, [](const RunData& r) { return r.peak_memory_bytes; }));
+    const auto mem = memory_cell(runs);
     const auto tps = collect(runs, [](const RunData& r) { return r.mean_tokens_per_s; });
     const auto mfu = mean_of(collect(runs, [](const RunData& r) { return r.mfu_mean; }));
     const auto ms = mean_of(collect(runs, [](const RunData& r) {
@@ -148,7 +173,7 @@ Table efficiency_table(const ExperimentData& data, const std::string& baseline) 
 
     table.rows.push_back({{arm},
                           {std::to_string(runs.size())},
-                          {text_or_none(mem, cells::bytes)},
+                          {mem.text},
                           {cells::mean_std(tps, 0)},
                           {mfu ? cells::percent(*mfu) : "n/a"},
                           {ms ? cells::fixed(*ms, 1) : cells::kNone},
@@ -158,11 +183,12 @@ Table efficiency_table(const ExperimentData& data, const std::string& baseline) 
                           {text_or_none(mean_tokens, cells::count)},
                           {ratio_cell}});
     table.data_rows.push_back(
-        {arm, std::to_string(runs.size()), cells::raw(mem), cells::raw(mean_of(tps)),
+        {arm, std::to_string(runs.size()), cells::raw(mem.host_rss), cells::raw(mean_of(tps)),
          cells::raw(sample_std(tps)), cells::raw(mfu), cells::raw(ms), cells::raw(params),
          cells::raw(flops), cells::raw(target), cells::raw(mean_steps), cells::raw(mean_tokens),
-         cells::raw(ratio), std::to_string(steps.size()) + "/" + std::to_string(with_loss)});
-    memory.push_back(mem);
+         cells::raw(ratio), std::to_string(steps.size()) + "/" + std::to_string(with_loss),
+         cells::raw(mem.gpu_allocated), cells::raw(mem.gpu_reserved)});
+    memory.push_back(mem.value);
     throughput.push_back(mean_of(tps));
     utilisation.push_back(mfu);
     step_ms.push_back(ms);
@@ -175,7 +201,9 @@ Table efficiency_table(const ExperimentData& data, const std::string& baseline) 
   cells::bold_best(table, 8, steps_needed, true);
 
   table.notes.push_back(
-      std::string("Finished runs only; means over each arm's seeds. Tokens/s: run_info ") +
+      std::string("Finished runs only; means over each arm's seeds. Peak memory: the GPU "
+                  "caching allocator's peak of live tensors (and of what it reserved) for GPU "
+                  "runs, else the process's peak RSS. Tokens/s: run_info ") +
       metric::kInfoTokensPerSMean + " (else the mean of " + metric::kTrainTokensPerS +
       "); MFU: run_info " + metric::kInfoMfuMean +
       " (model FLOPs utilisation over the run; n/a when not logged, e.g. without a peak FLOP/s); "

@@ -94,6 +94,8 @@ RunData load_run(const store::Store& store, const store::RunRecord& record) {
   run.n_params = info_number(run.info, metric::kInfoNParams);
   run.flops_per_token = info_number(run.info, metric::kInfoFlopsPerToken);
   run.peak_memory_bytes = info_number(run.info, metric::kInfoPeakMemoryBytes);
+  run.peak_gpu_allocated_bytes = info_number(run.info, metric::kInfoPeakGpuAllocatedBytes);
+  run.peak_gpu_reserved_bytes = info_number(run.info, metric::kInfoPeakGpuReservedBytes);
   run.mean_tokens_per_s = info_number(run.info, metric::kInfoTokensPerSMean);
   run.mfu_mean = info_number(run.info, metric::kInfoMfuMean);
   if (!run.mean_tokens_per_s && !run.tokens_per_s.empty()) {

@@ -1,7 +1,8 @@
 // Tests of the benchmarks: the fresh-process helper (results, errors, its own peak RSS), the
-// peak FLOP/s probe and its cache file, MFU and the tiny model's FLOPs/params against hand
-// computations, and `attnlab bench train|attention` run end to end on tiny shapes (rows,
-// columns, finite positive numbers, store rows), never their speed.
+// peak FLOP/s probe and its cache file (and the datasheet peak for bf16 on a GPU), MFU and the
+// tiny model's FLOPs/params against hand computations, bf16 autocast steps on the CPU,
+// `attnlab bench train|attention` run end to end on tiny shapes (rows, columns, finite positive
+// numbers, store rows), never their speed, and --device / --dtype checked before measuring.
 #include <catch2/catch.hpp>
 #include <sys/wait.h>
 #include <torch/torch.h>
@@ -17,6 +18,7 @@
 #include "attnlab/bench/train_bench.h"
 #include "attnlab/bench/fresh_process.h"
 #include "attnlab/bench/peak_flops.h"
+#include "attnlab/device/device.h"
 #include "attnlab/train/mfu.h"
 
 namespace fs = std::filesystem;
@@ -177,15 +179,29 @@ TEST_CASE("the probe and peak_flops_for: measured once, then read from the cache
   auto o = tiny_options();
   o.peak_flops_cache = dir / "peak.json";
   std::ostringstream log;
-  const double measured = bench::peak_flops_for(o, "cpu", "fp32", 1, log);
+  const double measured = bench::peak_flops_for(o, 1, log);
   CHECK(log.str().find("measured") != std::string::npos);
   const auto key = bench::peak_flops_key(torch::Device("cpu"), torch::kFloat32, 1);
   CHECK(*bench::read_cached_peak_flops(o.peak_flops_cache, key) == measured);
   bench::write_cached_peak_flops(o.peak_flops_cache, key, 123.0);  // the cache is what is used
-  CHECK(bench::peak_flops_for(o, "cpu", "fp32", 1, log) == 123.0);
+  CHECK(bench::peak_flops_for(o, 1, log) == 123.0);
   o.declared_peak_flops = 7e14;
-  CHECK(bench::peak_flops_for(o, "cpu", "fp32", 1, log) == 7e14);
+  CHECK(bench::peak_flops_for(o, 1, log) == 7e14);
   fs::remove_all(dir);
+}
+
+TEST_CASE("peak_flops_for: bf16 on a known GPU is its datasheet peak, unless one is declared") {
+  auto o = tiny_options();
+  o.peak_flops_cache.clear();  // nothing may be probed or cached
+  o.device = {torch::Device(torch::kCUDA, 0), "NVIDIA H100 80GB HBM3"};  // only named, never used
+  o.dtype = "bf16";
+  std::ostringstream log;
+  CHECK(bench::peak_flops_for(o, 1, log) == 989.4e12);
+  CHECK(log.str().find("datasheet dense bf16 peak of NVIDIA H100 80GB HBM3") != std::string::npos);
+  o.device.name = "NVIDIA H100 PCIe";
+  CHECK(bench::peak_flops_for(o, 1, log) == 756e12);
+  o.declared_peak_flops = 5e14;
+  CHECK(bench::peak_flops_for(o, 1, log) == 5e14);
 }
 
 TEST_CASE("measure_train_steps on tiny: FLOPs and parameters by hand, a sane loss") {
@@ -208,6 +224,21 @@ TEST_CASE("measure_train_steps on tiny: FLOPs and parameters by hand, a sane los
   CHECK(m.step_s > 0);
   CHECK(m.tokens_per_s == Approx(2 * 64 / m.step_s));
   CHECK(m.peak_mib > 10);
+}
+
+TEST_CASE("measure_train_steps with train.dtype=bf16 on the CPU: autocast steps, a sane loss") {
+  auto o = tiny_options();
+  o.dtype = "bf16";
+  auto plugins = std::make_shared<plugin::PluginRegistry>(fs::path(ATTNLAB_BINARY_DIR) / "plugins");
+  const auto spec = bench::bench_spec(o, "tiny", "gated_window", 64, plugins);
+  CHECK(spec.train.dtype == "bf16");
+  CHECK(spec.train.device == "cpu");
+  const auto m = bench::run_in_fresh_process<bench::BenchTrainMeasurement>(
+      "tiny bf16 step", [&] { return bench::measure_train_steps(spec, *plugins, 1, 1); });
+  CHECK(std::isfinite(m.last_loss));
+  CHECK(std::abs(m.last_loss - std::log(50304.0)) < 0.5);
+  CHECK(m.tokens_per_s > 0);
+  CHECK(m.reserved_mib == 0);  // a CPU measurement has no allocator reserve
 }
 
 TEST_CASE("bench_train rejects an unknown preset with the config error") {
@@ -281,7 +312,9 @@ TEST_CASE("attnlab bench attention: rows on stdout and in the store") {
     REQUIRE(rows[i].size() == 9);
     CHECK(rows[i][0] == "dense");
     for (size_t c = 1; c < rows[i].size(); ++c) {
-      if (c == 4 || c == 7) continue;  // "extra MiB" may round to 0 at this size
+      // "extra MiB" and GFLOP/s (a loaded box: 8.7 ms for T = 64) may round to 0.0 at this
+      // size; the store's unrounded GFLOP/s is checked below.
+      if (c == 3 || c == 4 || c == 6 || c == 7) continue;
       positive_number(rows[i][c]);
     }
   }
@@ -313,5 +346,48 @@ TEST_CASE("attnlab bench: bad input is a one-line error naming it") {
   r = run_attnlab("bench train --help");
   CHECK(r.rc == 0);
   CHECK(r.out.find("MFU") != std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("attnlab bench: --device and --dtype are checked before anything is measured") {
+  const auto dir = fresh_dir("cli_device");
+  const auto db = " --db " + (dir / "bench.db").string();
+  const auto check = [](const CommandResult& r, int rc, const std::string& message) {
+    INFO(r.out);
+    CHECK(r.rc == rc);
+    CHECK(r.out.find(message) != std::string::npos);
+    CHECK(r.out.find("measuring") == std::string::npos);
+  };
+  check(run_attnlab("bench train --seq 64 --device gpu" + db), 2, "--device gpu: 'gpu' is not a device");
+  check(run_attnlab("bench attention --seq 64 --device cuda:x" + db), 2, "use cpu, cuda");
+  check(run_attnlab("bench train --seq 64 --dtype fp16" + db), 2,
+        "--dtype fp16 is not supported by bench train; use fp32 or bf16");
+  check(run_attnlab("bench attention --seq 64 --dtype int8" + db), 2, "--dtype int8 is not supported");
+  if (!device::cuda_build()) {  // this build: a GPU is a clear error, not a crash mid-measurement
+    for (const std::string what : {"train", "attention"}) {
+      check(run_attnlab("bench " + what + " --seq 64 --device cuda --dtype bf16" + db), 2,
+            "--device cuda: needs a CUDA build");
+    }
+  }
+  CHECK_FALSE(fs::exists(dir / "bench.db"));  // refused before the store was opened
+  fs::remove_all(dir);
+}
+
+TEST_CASE("attnlab bench train --device cpu --dtype bf16: a row with a finite loss, stored as bf16") {
+  const auto dir = fresh_dir("cli_bf16");
+  const auto db = (dir / "bench.db").string();
+  const auto r = run_attnlab("bench train --preset tiny --plugins dense --seq 64 --batch 2 "
+                             "--steps 1 --warmup 1 --threads 1 --device cpu --dtype bf16 "
+                             "--peak-flops 1e11 --db " + db);
+  INFO(r.out);
+  REQUIRE(r.rc == 0);  // a non-finite loss is an error
+  CHECK(r.out.find("bf16 autocast (fp32 master weights)") != std::string::npos);
+  const auto rows = table_after(r.out, "preset");
+  REQUIRE(rows.size() == 2);
+  REQUIRE(rows[1].size() == 11);  // no GPU column on the CPU
+  for (size_t c = 5; c < rows[1].size(); ++c) positive_number(rows[1][c]);
+  store::Store store(db);
+  REQUIRE(store.bench_train().size() == 1);
+  CHECK(store.bench_train()[0].device == "cpu, 1 threads, bf16");
   fs::remove_all(dir);
 }

@@ -245,3 +245,32 @@ TEST_CASE("arms with identical val curves seed for seed are named as indistingui
   REQUIRE(ablation);
   CHECK_FALSE(has_note(*ablation, "identical validation losses"));
 }
+
+TEST_CASE("efficiency table: GPU runs show the allocator's peak and what it reserved") {
+  auto synth = make_synthetic_store("gpu_memory", "");
+  std::vector<double> allocated, reserved;
+  {
+    attnlab::store::Store store(synth.db_path);
+    std::mt19937 rng(std::random_device{}());
+    std::uniform_real_distribution<double> unit(1.0, 2.0);
+    for (const auto& run : store.runs(synth.name)) {
+      if (run.variant != "dense" || run.status != "finished") continue;
+      allocated.push_back(unit(rng) * 1e10);
+      reserved.push_back(allocated.back() * 1.25);
+      store.set_run_info(run.id, "peak_gpu_allocated_bytes", nlohmann::json(allocated.back()).dump());
+      store.set_run_info(run.id, "peak_gpu_reserved_bytes", nlohmann::json(reserved.back()).dump());
+    }
+  }
+  REQUIRE_FALSE(allocated.empty());
+  attnlab::store::Store store(synth.db_path);
+  const Table t = efficiency_table(load_experiment(store, synth.name), "dense");
+  CHECK(number(t, "dense", "peak_gpu_allocated_bytes") == Approx(avg(allocated)).epsilon(1e-9));
+  CHECK(number(t, "dense", "peak_gpu_reserved_bytes") == Approx(avg(reserved)).epsilon(1e-9));
+  // The host's RSS stays in its own column; the cell shows the GPU's figures.
+  CHECK(number(t, "dense", "peak_memory_bytes") == Approx(avg(synth.peak_bytes.at("dense"))));
+  REQUIRE(t.rows[0][0].text == "dense");
+  CHECK(t.rows[0][2].text.find(" GPU (") != std::string::npos);
+  CHECK(t.rows[0][2].text.find("reserved)") != std::string::npos);
+  CHECK(t.rows[1][2].text.find("GPU") == std::string::npos);  // a CPU arm: RSS only
+  CHECK(data_row(t, "gated_window").at(column(t, "peak_gpu_allocated_bytes")).empty());
+}

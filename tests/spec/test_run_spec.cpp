@@ -9,6 +9,7 @@
 #include <random>
 
 #include "attnlab/attention_variant.h"
+#include "attnlab/device/device.h"
 #include "attnlab/plugin/registry.h"
 #include "attnlab/spec/build_model.h"
 #include "attnlab/spec/run_spec.h"
@@ -77,6 +78,26 @@ TEST_CASE("cuda on a CPU build is rejected where the device was set", "[spec][ch
   CHECK(e.key() == "train.device");
   CHECK(std::string(e.what()).find("train/default.yaml:") != std::string::npos);
   CHECK(e.message().find("needs a CUDA build") != std::string::npos);
+}
+
+TEST_CASE("a train.device that is not a device is rejected at its origin", "[spec][checks]") {
+  for (const std::string bad : {"gpu", "cuda:x", "cuda:-1", "CPU"}) {
+    INFO(bad);
+    const auto e = error_of(experiment_file("device", ""), {"train.device=" + bad});
+    CHECK(e.key() == "train.device");
+    CHECK(std::string(e.what()).find("override 'train.device=" + bad + "'") != std::string::npos);
+    CHECK(e.message().find("cuda:N") != std::string::npos);
+  }
+  if (device::cuda_build()) return;
+  const auto e = error_of(experiment_file("device", ""), {"train.device=cuda:3"});
+  CHECK(e.message().find("needs a CUDA build") != std::string::npos);
+}
+
+TEST_CASE("bf16 on the CPU is a runnable spec (autocast)", "[spec][checks]") {
+  const auto specs = specs_of(experiment_file("bf16", ""), {"train.dtype=bf16"});
+  REQUIRE(specs.size() == 1);
+  CHECK_NOTHROW(spec::check_runnable(specs));
+  CHECK(specs.front().train.dtype == "bf16");
 }
 
 TEST_CASE("data problems are found before training", "[spec][checks]") {

@@ -1,6 +1,6 @@
 // `attnlab bench attention`: one attention op (a plugin's variant, or textbook dense attention
 // that materialises the [B, H, T, T] scores) timed forward and forward+backward on random
-// inputs, each measurement in a fresh process so its peak memory is its own.
+// inputs on the CPU or a GPU, each measurement in a fresh process so its peak memory is its own.
 #pragma once
 #include <torch/types.h>
 
@@ -15,6 +15,7 @@ struct AttentionShape {
   int64_t batch = 1, heads = 12, kv_heads = 12, head_dim = 64;
   torch::Dtype dtype = torch::kFloat;
   int repeats = 3;  // timed steps after one warm-up step; the median is reported
+  torch::Device device = torch::kCPU;  // where the inputs and the op live (checked already)
 };
 
 // What one row measures: a plugin's variant (default options), or with `naive` the textbook
@@ -28,8 +29,12 @@ struct AttentionSubject {
 struct AttentionRow {
   double fwd_ms = 0, fwdbwd_ms = 0;            // median step times
   double fwd_gflops = 0, fwdbwd_gflops = 0;    // from the plugin's FLOPs count
-  double fwd_extra_mib = 0, fwdbwd_extra_mib = 0;  // peak RSS above the RSS after warm-up
-  double peak_mib = 0;                          // fwd+bwd process peak (VmHWM)
+  // Peak memory above what was in use after warm-up: the resident set on the CPU, the CUDA
+  // allocator's live tensors on a GPU.
+  double fwd_extra_mib = 0, fwdbwd_extra_mib = 0;
+  double peak_mib = 0;      // fwd+bwd peak: the process's VmHWM, or the allocator's live tensors
+  double reserved_mib = 0;  // fwd+bwd peak the CUDA allocator reserved (0 on the CPU)
+  std::string backend;      // kernels::attention_backends_used() of the fwd+bwd process
 };
 
 // softmax(q kᵀ/√D + causal mask) v with the full score matrix, through plain autograd.

@@ -25,7 +25,10 @@ inline constexpr int64_t kDefaultBucketBytes = 25 << 20;  // 25 MB, DDP's defaul
 
 class GradientSync {
  public:
+  // `reduce_dtype`: the dtype gradients travel in (kBFloat16 halves the bytes; the mean is
+  // written back into the fp32 grads); undefined keeps each parameter's own dtype.
   GradientSync(Communicator& comm, std::vector<torch::Tensor> params_P,
+               c10::optional<torch::Dtype> reduce_dtype = c10::nullopt,
                int64_t bucket_bytes = kDefaultBucketBytes);
   ~GradientSync();  // removes the hooks
   GradientSync(const GradientSync&) = delete;

@@ -33,7 +33,8 @@ class DecoderImpl : public torch::nn::Module {
   DecoderImpl(const ModelConfig& config, const VariantFactory& make);
   // idx_BT (int64 token ids) -> logits_BTV
   torch::Tensor forward(const torch::Tensor& idx_BT);
-  // Mean next-token cross-entropy of targets_BT given idx_BT.
+  // Mean next-token cross-entropy of targets_BT given idx_BT, through the chunked LM head
+  // (chunked_lm_loss.h): the [B·T, V] logits and their gradient are never whole in memory.
   torch::Tensor loss(const torch::Tensor& idx_BT, const torch::Tensor& targets_BT);
   const ModelConfig& config() const { return config_; }
   // Seeded init: normal(0, init_std) for matrices, output projections scaled by 1/sqrt(2L);

@@ -25,7 +25,11 @@ inline constexpr const char* kInfoFlopsPerToken = "flops_per_token";
 inline constexpr const char* kInfoTokensPerSMean = "tokens_per_s_mean";
 inline constexpr const char* kInfoMfuMean = "mfu_mean";
 inline constexpr const char* kInfoPeakFlops = "peak_flops";
-inline constexpr const char* kInfoPeakMemoryBytes = "peak_memory_bytes";
+inline constexpr const char* kInfoPeakMemoryBytes = "peak_memory_bytes";  // host RSS
+inline constexpr const char* kInfoPeakGpuAllocatedBytes = "peak_gpu_allocated_bytes";
+inline constexpr const char* kInfoPeakGpuReservedBytes = "peak_gpu_reserved_bytes";
+inline constexpr const char* kInfoDeviceName = "device_name";
+inline constexpr const char* kInfoAttentionBackend = "attention_backend";
 inline constexpr const char* kInfoWallTimeS = "wall_time_s";
 
 }  // namespace attnlab::metric

@@ -13,5 +13,7 @@ namespace attnlab::train {
 std::unique_ptr<torch::optim::AdamW> make_adamw(torch::nn::Module& model, const TrainConfig& c);
 // Sets the learning rate of every parameter group.
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr);
+// Moves AdamW's moment estimates to `device` (after loading a checkpoint read onto the CPU).
+void move_optimizer_state_to(torch::optim::AdamW& optimizer, const torch::Device& device);
 
 }  // namespace attnlab::train

@@ -24,8 +24,9 @@ struct TrainConfig {
   int64_t eval_every = 0;     // steps between validation passes (and always at the end)
   int64_t log_every = 1;      // steps between progress lines on stdout
   int64_t threads = 0;        // intra-op threads; 0 = every core of the machine
-  std::string device;         // "cpu" or "cuda"
+  std::string device;         // "cpu", "cuda" or "cuda:N" (device::parse_device)
   std::string dtype;          // "fp32" or "bf16" (autocast, fp32 master weights)
+  std::string grad_reduce_dtype = "fp32";  // data-parallel gradients travel in fp32 or bf16
   int64_t checkpoint_every = 0;   // steps between checkpoints; 0 = only at the end / on SIGTERM
   int64_t keep_checkpoints = 2;   // newest checkpoints kept
   std::string nonfinite;          // "halt" or "skip": what a NaN/Inf loss or grad norm does

@@ -6,8 +6,11 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
+
+#include <torch/optim/adamw.h>
 
 #include "attnlab/data/loader.h"
 #include "attnlab/model/decoder.h"
@@ -52,6 +55,11 @@ struct TrainerOptions {
   // not logged when peak_flops is 0.
   double flops_per_token = 0.0;
   double peak_flops = 0.0;
+  // Where the model already is and batches go (device::place_on); forward passes run under
+  // autocast when config.dtype is bf16 (autocast_scope.h).
+  torch::Device device = torch::kCPU;
+  // Called once, after this process's first step (e.g. to record which kernels it used).
+  std::function<void()> after_first_step;
 };
 
 class Trainer {
@@ -69,9 +77,12 @@ class Trainer {
     bool stop = false;  // a stop was requested (agreed over ranks)
   };
   // The checkpoint's progress (and the sink truncated after it), or a fresh start.
-  TrainProgress resume(torch::optim::Optimizer& optimizer, TrainResult& result);
+  TrainProgress resume(torch::optim::AdamW& optimizer, TrainResult& result);
   // Forward and backward over grad_accum micro-batches, gradients agreed over ranks, clipped.
   StepStats forward_backward(int64_t step, torch::optim::Optimizer& optimizer, RankSync& sync);
+  // The loss of one batch [B, T+1] (inputs and shifted targets) on the device, under autocast.
+  torch::Tensor batch_loss(const torch::Tensor& tokens_BT1);
+  // The next training batch [B, T+1] as int64 on the device.
   torch::Tensor next_batch_BT1();
   // The train/* scalars of an applied step (train/mfu only with a peak).
   MetricValues step_metrics(const StepStats& stats, double step_s, double tokens_per_s,
@@ -87,6 +98,7 @@ class Trainer {
   const data::ValidationSet& val_data_;
   MetricsSink& sink_;
   TrainerOptions options_;
+  c10::ScalarType compute_dtype_;  // config_.dtype: kFloat, or kBFloat16 under autocast
 };
 
 }  // namespace attnlab::train
