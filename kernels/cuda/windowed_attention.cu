@@ -614,6 +614,33 @@ __device__ void store_rows(E* dst, int64_t seq_stride, int64_t r0, int64_t T,
   }
 }
 
+// Where a block of a query-tile MMA kernel works: batch b, query head h and its kv head kh, the
+// block's query rows [q0, q1), and for this thread its warp, lane and the warp's first row i0.
+struct QueryBlock {
+  int64_t b, h, kh, q0, q1, i0;
+  int warp, lane;
+};
+
+template <int kRows>
+__device__ QueryBlock query_block(const WindowedAttentionParams& p) {
+  const int64_t h = blockIdx.y, q0 = int64_t(blockIdx.x) * kRows;
+  const int warp = threadIdx.x / 32;
+  return {blockIdx.z, h, h / (p.H / p.K), q0, q0 + kRows < p.T ? q0 + kRows : p.T,
+          q0 + 16 * warp, warp, static_cast<int>(threadIdx.x % 32)};
+}
+
+// Loads key tile t (k and v) into shared memory once every warp is done with the previous one;
+// returns whether the warp's 16 rows from i0 see any of its keys (uniform across the warp).
+template <class E, int D, int N>
+__device__ bool load_key_tile(E* k_tile, E* v_tile, const E* k_src, const E* v_src,
+                              const WindowedAttentionParams& p, int64_t t, int64_t i0) {
+  __syncthreads();
+  load_tile16<E, D, N>(k_tile, k_src, p.k.seq_stride, t * N, p.T);
+  load_tile16<E, D, N>(v_tile, v_src, p.v.seq_stride, t * N, p.T);
+  __syncthreads();
+  return rows_see_key_tile(p, i0, t, N);
+}
+
 template <class E, int D>
 __global__ void __launch_bounds__(MmaConfig<D>::kThreads, 1)
     windowed_attention_fwd_mma_kernel(const WindowedAttentionParams p) {
@@ -624,11 +651,7 @@ __global__ void __launch_bounds__(MmaConfig<D>::kThreads, 1)
   E* k_tile = q_tile + Cfg::kRows * Cfg::kStride;
   E* v_tile = k_tile + N * Cfg::kStride;
 
-  const int64_t b = blockIdx.z, h = blockIdx.y, kh = h / (p.H / p.K);
-  const int64_t q0 = int64_t(blockIdx.x) * Cfg::kRows;
-  const int64_t q1 = q0 + Cfg::kRows < p.T ? q0 + Cfg::kRows : p.T;
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int64_t i0 = q0 + 16 * warp;  // the warp's first query row
+  const auto [b, h, kh, q0, q1, i0, warp, lane] = query_block<Cfg::kRows>(p);
   const E* k_src = slice<E>(p.k, b, kh);
   const E* v_src = slice<E>(p.v, b, kh);
   load_tile16<E, D, Cfg::kRows>(q_tile, slice<E>(p.q, b, h), p.q.seq_stride, q0, p.T);
@@ -638,11 +661,7 @@ __global__ void __launch_bounds__(MmaConfig<D>::kThreads, 1)
   const TileRange tiles = key_tiles_for_queries(q0, q1, p.window, N);
   for (int64_t t = tiles.begin; t < tiles.end; ++t) {
     const int64_t k0 = t * N;
-    __syncthreads();  // the previous key tile is consumed
-    load_tile16<E, D, N>(k_tile, k_src, p.k.seq_stride, k0, p.T);
-    load_tile16<E, D, N>(v_tile, v_src, p.v.seq_stride, k0, p.T);
-    __syncthreads();
-    if (!rows_see_key_tile(p, i0, t, N)) continue;  // uniform across the warp
+    if (!load_key_tile<E, D, N>(k_tile, v_tile, k_src, v_src, p, t, i0)) continue;
     float s[N / 8][4] = {};
     mma::mma_a_bt<E, N, D, Cfg::kStride>(s, q_tile + 16 * warp * Cfg::kStride, k_tile, lane);
     mask_scores<N>(s, p, i0, k0, lane);
@@ -729,11 +748,7 @@ __global__ void __launch_bounds__(MmaConfig<D>::kThreads, 1)
   E* k_tile = dy_tile + Cfg::kRows * Cfg::kStride;
   E* v_tile = k_tile + N * Cfg::kStride;
 
-  const int64_t b = blockIdx.z, h = blockIdx.y, kh = h / (p.H / p.K);
-  const int64_t q0 = int64_t(blockIdx.x) * Cfg::kRows;
-  const int64_t q1 = q0 + Cfg::kRows < p.T ? q0 + Cfg::kRows : p.T;
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int64_t i0 = q0 + 16 * warp;  // the warp's first query row
+  const auto [b, h, kh, q0, q1, i0, warp, lane] = query_block<Cfg::kRows>(p);
   const E* k_src = slice<E>(p.k, b, kh);
   const E* v_src = slice<E>(p.v, b, kh);
   load_tile16<E, D, Cfg::kRows>(q_tile, slice<E>(p.q, b, h), p.q.seq_stride, q0, p.T);
@@ -745,11 +760,7 @@ __global__ void __launch_bounds__(MmaConfig<D>::kThreads, 1)
   const TileRange tiles = key_tiles_for_queries(q0, q1, p.window, N);
   for (int64_t t = tiles.begin; t < tiles.end; ++t) {
     const int64_t k0 = t * N;
-    __syncthreads();  // the previous key tile is consumed
-    load_tile16<E, D, N>(k_tile, k_src, p.k.seq_stride, k0, p.T);
-    load_tile16<E, D, N>(v_tile, v_src, p.v.seq_stride, k0, p.T);
-    __syncthreads();
-    if (!rows_see_key_tile(p, i0, t, N)) continue;  // uniform across the warp
+    if (!load_key_tile<E, D, N>(k_tile, v_tile, k_src, v_src, p, t, i0)) continue;
     float s[N / 8][4] = {}, dp[N / 8][4] = {};
     mma::mma_a_bt<E, N, D, Cfg::kStride>(s, q_tile + 16 * warp * Cfg::kStride, k_tile, lane);
     mma::mma_a_bt<E, N, D, Cfg::kStride>(dp, dy_tile + 16 * warp * Cfg::kStride, v_tile, lane);

@@ -12,6 +12,7 @@
 #include "attnlab/model/chunked_lm_loss.h"
 #include "attnlab/model/decoder.h"
 #include "attnlab/torch_compat.h"
+#include "small_model_config.h"
 
 using namespace attnlab;
 
@@ -102,18 +103,7 @@ class ReferenceAttention : public AttentionVariant {
 };
 
 model::ModelConfig decoder_config(bool tie_embeddings) {
-  model::ModelConfig c;
-  c.name = "chunked_loss";
-  c.vocab_size = 61;
-  c.d_model = 24;
-  c.n_layer = 2;
-  c.n_head = 4;
-  c.n_kv_head = 2;
-  c.head_dim = 6;
-  c.ffn_hidden = 40;
-  c.rope_theta = 10000.0;
-  c.norm_eps = 1e-6;
-  c.init_std = 0.1;
+  auto c = test::small_model_config("chunked_loss", 61, 2);
   c.tie_embeddings = tie_embeddings;
   return c;
 }

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "attnlab/model/decoder.h"
+#include "small_model_config.h"
 
 using namespace attnlab;
 
@@ -35,21 +36,7 @@ class ReportingVariant : public AttentionVariant {
   torch::Tensor last_gate_BTH_;
 };
 
-model::ModelConfig small_config() {
-  model::ModelConfig c;
-  c.name = "reports";
-  c.vocab_size = 53;
-  c.d_model = 24;
-  c.n_layer = 3;
-  c.n_head = 4;
-  c.n_kv_head = 2;
-  c.head_dim = 6;
-  c.ffn_hidden = 40;
-  c.rope_theta = 10000.0;
-  c.norm_eps = 1e-6;
-  c.init_std = 0.1;
-  return c;
-}
+model::ModelConfig small_config() { return test::small_model_config("reports", 53, 3); }
 
 // gated(layer): whether that layer's variant reports gates.
 model::Decoder make_decoder(const std::function<bool(int64_t)>& gated) {

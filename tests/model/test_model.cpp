@@ -7,6 +7,7 @@
 
 #include "attnlab/config/config.h"
 #include "attnlab/model/decoder.h"
+#include "small_model_config.h"
 
 using namespace attnlab;
 using torch::indexing::None;
@@ -34,19 +35,12 @@ model::VariantFactory naive_factory() {
   return [](const attnlab_layer_dims&) { return std::make_shared<NaiveDense>(); };
 }
 
-model::ModelConfig small_config() {
-  model::ModelConfig c;
-  c.name = "test";
-  c.vocab_size = 97;
+model::ModelConfig small_config() {  // wider than small_model_config: 6 heads of dim 8
+  auto c = test::small_model_config("test", 97, 2);
   c.d_model = 48;
-  c.n_layer = 2;
   c.n_head = 6;
-  c.n_kv_head = 2;
   c.head_dim = 8;
   c.ffn_hidden = 80;
-  c.rope_theta = 10000.0;
-  c.norm_eps = 1e-6;
-  c.init_std = 0.1;
   return c;
 }
 

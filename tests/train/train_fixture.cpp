@@ -1,6 +1,11 @@
 // The common training run of the checkpoint tests, its files, its store rows and its reference.
 #include "train_fixture.h"
 
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+
 #include <fstream>
 
 #include <catch2/catch.hpp>
@@ -99,6 +104,7 @@ RunRecordings read_store(const fs::path& db) {
   r.run = runs.front();
   for (const auto& name : s.metric_names(r.run.id)) r.metrics[name] = s.metric(r.run.id, name);
   r.evals["gate_mean"] = s.evals(r.run.id, "gate_mean");
+  for (const auto& [key, value] : s.run_info(r.run.id)) r.info[key] = value;
   return r;
 }
 
@@ -167,6 +173,30 @@ const Reference& reference(const std::string& variant) {
   REQUIRE(ref.recordings.run.status == "finished");
   REQUIRE(has_every_step_once(ref.recordings.metrics.at("train/loss"), kSteps));
   return cache.emplace(variant, std::move(ref)).first->second;
+}
+
+RunRecordings train_with(const std::string& name, const std::string& variant,
+                         std::vector<std::string> overrides) {
+  TrainSetup setup;
+  setup.dir = fresh_dir(name);
+  setup.variant = variant;
+  setup.overrides = std::move(overrides);
+  run_training_ok(setup);
+  return read_store(setup.db());
+}
+
+double max_relative_gap(const RunRecordings& a, const RunRecordings& b, const std::string& metric) {
+  INFO(metric);
+  const auto& points_a = a.metrics.at(metric);
+  const auto& points_b = b.metrics.at(metric);
+  REQUIRE(points_a.size() == points_b.size());
+  double gap = 0.0;
+  for (size_t i = 0; i < points_a.size(); ++i) {
+    REQUIRE(points_a[i].step == points_b[i].step);
+    REQUIRE(std::isfinite(points_b[i].value));
+    gap = std::max(gap, std::abs(points_b[i].value - points_a[i].value) / std::abs(points_a[i].value));
+  }
+  return gap;
 }
 
 std::string transcript(const CliOutcome& o) {

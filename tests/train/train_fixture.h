@@ -47,11 +47,12 @@ CliOutcome run_training(const TrainSetup& setup, CliRun run = {});
 // run_training that must succeed: fails the test with the transcript otherwise.
 CliOutcome run_training_ok(const TrainSetup& setup);
 
-// Per-step metrics and evals of the experiment's only run.
+// Per-step metrics, evals and run_info of the experiment's only run.
 struct RunRecordings {
   store::RunRecord run;
   std::map<std::string, std::vector<store::Store::MetricPoint>> metrics;  // by name
   std::map<std::string, std::vector<store::EvalRecord>> evals;
+  std::map<std::string, std::string> info;  // run_info: key -> JSON text
 };
 RunRecordings read_store(const fs::path& db);
 
@@ -60,6 +61,15 @@ extern const std::vector<std::string> kDeterministicMetrics;
 
 // Empty when the deterministic metrics and the evals agree exactly, step for step.
 std::string recording_differences(const RunRecordings& a, const RunRecordings& b);
+
+// The run `variant` trained with `overrides` on top of the base ones, in a fresh folder
+// named `name`: its recordings.
+RunRecordings train_with(const std::string& name, const std::string& variant,
+                         std::vector<std::string> overrides);
+
+// The largest |b - a| / |a| over the points of `metric`, after checking that both runs logged
+// it at the same steps and that every value of `b` is finite (a test failure otherwise).
+double max_relative_gap(const RunRecordings& a, const RunRecordings& b, const std::string& metric);
 
 // Steps 0..n-1 exactly once each, in order.
 bool has_every_step_once(const std::vector<store::Store::MetricPoint>& points, int n);
