@@ -180,11 +180,20 @@ configure_command() {
   else
     configure+=("-DCMAKE_PREFIX_PATH=$torch_prefix")
   fi
+  # The GPU training test trains on the FineWeb sample's shard in ../shared; a box without it
+  # gets a shard of random tokens in its place (the test_data step writes it).
+  if [[ ! -f $sample_shard ]]; then configure+=("-DATTNLAB_SHARED_DIR=$stand_in_shared"); fi
 }
 
 # Unpacks every .deb of $1 into the prefix $2 and writes $2/pkg-config: the packages' pkgconf,
 # finding its own library there.
 unpack_script='mkdir -p "$2" && for f in "$1"/*.deb; do dpkg -x "$f" "$2" || exit; done && printf "#!/bin/sh\nLD_LIBRARY_PATH=%s exec %s \"\$@\"\n" "$2/usr/lib/x86_64-linux-gnu" "$2/usr/bin/pkgconf" > "$2/pkg-config" && chmod +x "$2/pkg-config"'
+
+# The FineWeb sample's shard the training tests read (ATTNLAB_SHARED_DIR), and where a stand-in
+# of random tokens goes on a box without ../shared.
+sample_path=data/fineweb/reference/fineweb-sample-300.gpt2.bin
+sample_shard=$root/../shared/$sample_path
+stand_in_shared=${work:-\$WORK}/shared
 
 # $1 check_helpers.py, $2 the shard, $3 attnlab, $4 the preset, $5 the config file written.
 peer_config_script='python3 "$1" token-shard "$2" 200000 50257 && "$3" config show experiments/smoke.yaml attention=dense "model=$4" "data.train_files=[$2]" > "$5"'
@@ -233,6 +242,10 @@ test_step() {
   if [[ -z $regex ]]; then
     record tests failed 0 "" "" "no CUDA/GPU tests in $build: was it configured with CUDA?" ""
     return
+  fi
+  if [[ ! -f $sample_shard ]]; then
+    step test_data 30 bash -c 'mkdir -p "$(dirname "$2")" && python3 "$1" token-shard "$2" 300000 50257' \
+      test_data "$root/scripts/gpu/check_helpers.py" "$stand_in_shared/$sample_path"
   fi
   step tests 150 ctest --test-dir "$build" -R "$regex" -j 4 --output-on-failure --timeout 120 \
     --output-junit "${work:-\$WORK}/ctest.xml"
