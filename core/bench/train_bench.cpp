@@ -53,7 +53,7 @@ double median(std::vector<double> values) {
 torch::Tensor batch_on(const torch::Tensor& tokens_SBT1, int64_t i, const torch::Device& device) {
   auto host_N = device::host_staging_int32(tokens_SBT1[i].numel(), device);
   host_N.copy_(tokens_SBT1[i].reshape({-1}));
-  return host_N.view(tokens_SBT1[i].sizes()).to(device, torch::kLong, /*non_blocking=*/true);
+  return device::tokens_on(host_N.view(tokens_SBT1[i].sizes()), device);
 }
 
 }  // namespace

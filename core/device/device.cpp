@@ -77,6 +77,10 @@ std::string unavailable_reason(const torch::Device& device) {
   return "";
 }
 
+torch::Tensor tokens_on(const torch::Tensor& host_int32, const torch::Device& device) {
+  return host_int32.to(device, /*non_blocking=*/true).to(torch::kInt64);
+}
+
 std::optional<double> bf16_dense_peak_flops(const std::string& name) {
   // NVIDIA datasheets, dense (no sparsity) bf16 tensor-core FLOP/s. The first entry whose
   // every word occurs in the name wins, so the specific forms come before "H100".

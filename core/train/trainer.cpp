@@ -152,8 +152,7 @@ torch::Tensor Trainer::next_batch_BT1() {
   // flight.
   auto host_N = device::host_staging_int32(config_.batch_size * (config_.seq_len + 1), options_.device);
   train_data_.next(host_N.data_ptr<int32_t>());
-  return host_N.view({config_.batch_size, config_.seq_len + 1})
-      .to(options_.device, torch::kInt64, /*non_blocking=*/true);
+  return device::tokens_on(host_N.view({config_.batch_size, config_.seq_len + 1}), options_.device);
 }
 
 MetricValues Trainer::step_metrics(const StepStats& stats, double step_s, double tokens_per_s,

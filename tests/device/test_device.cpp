@@ -1,5 +1,5 @@
 // device.h: parse_device, local_gpu_index, place_on, bf16_dense_peak_flops, unavailable_reason
-// and, on this build's CPU, StepTimer and host_staging_int32.
+// and, on this build's CPU, StepTimer, host_staging_int32 and tokens_on.
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -98,4 +98,8 @@ TEST_CASE("the CPU step timer measures wall time; staging buffers are plain int3
   CHECK(buffer.numel() == 17);
   CHECK(buffer.scalar_type() == torch::kInt32);
   CHECK(buffer.is_cpu());
+  buffer.copy_(torch::randint(0, 50257, {17}, torch::kInt32));
+  const auto ids = device::tokens_on(buffer, torch::Device(torch::kCPU));
+  CHECK(ids.scalar_type() == torch::kInt64);
+  CHECK(torch::equal(ids, buffer.to(torch::kInt64)));
 }

@@ -78,4 +78,8 @@ class StepTimer {
 // queued from it are done) for a GPU, plain memory for the CPU.
 torch::Tensor host_staging_int32(int64_t numel, const torch::Device& device);
 
+// Token ids from such a buffer on `device` as int64: copied without blocking as int32 (the
+// copy reads the pinned buffer as it is), widened on the device.
+torch::Tensor tokens_on(const torch::Tensor& host_int32, const torch::Device& device);
+
 }  // namespace attnlab::device
