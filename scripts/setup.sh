@@ -16,6 +16,7 @@ packages=(
   catch2
   gnuplot-nox             # report figures (PNG/PDF)
   texlive-latex-base texlive-latex-recommended  # pdflatex + booktabs: tests compile tables.tex
+  python3-torch python3-yaml  # the PyTorch peer (benchmarks/peer) and its CPU test (peer_cpu)
 )
 missing=()
 for p in "${packages[@]}"; do

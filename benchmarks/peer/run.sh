@@ -3,8 +3,8 @@
 # training step (B, T, threads, warm-up and timed steps), tokens/s of each and the ratio
 # attnlab / PyTorch. (On a GPU, scripts/gpu/check.sh runs the peer against attnlab.)
 # The two alternate for ROUNDS rounds per T and the best round of each counts (the box may
-# be shared). Installs Debian's python3-torch when /usr/bin/python3 lacks torch (benchmark
-# only; scripts/setup.sh does not install it).
+# be shared). Installs Debian's python3-torch when /usr/bin/python3 lacks torch
+# (scripts/setup.sh installs it too).
 #
 # usage: benchmarks/peer/run.sh [SEQ_LENS=512,768] [BATCH=4] [THREADS=1] [STEPS=5] [ROUNDS=2]
 #   ATTNLAB_BUILD_DIR (default build) holds the attnlab executable and its plugins/.
