@@ -25,6 +25,11 @@ void check_device(const RunSpec& spec) {
     fail("is not a device; use cpu, cuda (this process's GPU) or cuda:N (GPU number N)");
   }
   if (const auto why = device::unavailable_reason(device); !why.empty()) fail(why);
+  if (!device.is_cuda() && spec.train.grad_reduce_dtype == "bf16") {
+    throw config::ConfigError("train.grad_reduce_dtype", spec.cell.origin_of("train.grad_reduce_dtype"),
+                              "'bf16' needs NCCL (train.device=cuda): CPU runs reduce gradients "
+                              "with Gloo, which all-reduces fp32 only here; use fp32");
+  }
 }
 
 // Runs `open` (a loader constructor); a DataError becomes a ConfigError at the key the loader

@@ -9,7 +9,7 @@ std::unique_ptr<torch::optim::AdamW> make_adamw(torch::nn::Module& model, const 
   std::vector<torch::Tensor> decay, no_decay;
   for (auto& p : model.parameters()) {
     if (!p.requires_grad()) continue;
-    (p.dim() >= 1 ? decay : no_decay).push_back(p);
+    (p.dim() >= 2 ? decay : no_decay).push_back(p);
   }
   auto options = [&](double wd) {
     return std::make_unique<torch::optim::AdamWOptions>(

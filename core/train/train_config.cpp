@@ -71,7 +71,7 @@ config::SectionSchema train_schema() {
        "optimizer state and loss"},
       {"grad_reduce_dtype", ValueType::String, "fp32", -inf, inf, {"fp32", "bf16"},
        "data-parallel runs: the dtype gradients are all-reduced in; bf16 halves the traffic "
-       "(the mean lands in the fp32 gradients)"},
+       "(the mean lands in the fp32 gradients; NCCL, train.device=cuda, only)"},
       {"checkpoint_every", ValueType::Int, 0, 0, inf, {},
        "steps between checkpoints; 0 = only after the last step and on SIGTERM/SIGINT"},
       {"keep_checkpoints", ValueType::Int, 2, 1, 1000, {}, "how many newest checkpoints to keep"},

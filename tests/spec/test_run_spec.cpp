@@ -93,6 +93,12 @@ TEST_CASE("a train.device that is not a device is rejected at its origin", "[spe
   CHECK(e.message().find("needs a CUDA build") != std::string::npos);
 }
 
+TEST_CASE("bf16 gradient all-reduce on the CPU (Gloo) is rejected at its origin", "[spec][checks]") {
+  const auto e = error_of(experiment_file("reduce", ""), {"train.grad_reduce_dtype=bf16"});
+  CHECK(e.key() == "train.grad_reduce_dtype");
+  CHECK(e.message().find("needs NCCL") != std::string::npos);
+}
+
 TEST_CASE("bf16 on the CPU is a runnable spec (autocast)", "[spec][checks]") {
   const auto specs = specs_of(experiment_file("bf16", ""), {"train.dtype=bf16"});
   REQUIRE(specs.size() == 1);

@@ -15,7 +15,7 @@ inline double model_flops_utilisation(double flops_per_token, double tokens_per_
   if (!(peak_flops > 0)) {
     throw std::invalid_argument("peak FLOP/s must be positive, got " + std::to_string(peak_flops));
   }
-  return flops_per_token * tokens_per_s / (2 * peak_flops);
+  return flops_per_token * tokens_per_s / peak_flops;
 }
 
 }  // namespace attnlab::train

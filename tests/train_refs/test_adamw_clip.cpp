@@ -1,0 +1,139 @@
+// AdamW from make_adamw against an fp64 AdamW written here from the paper's update
+// (decoupled decay only on matrices), and global-norm gradient clipping as the trainer calls
+// it (torch::nn::utils::clip_grad_norm_ with train.grad_clip, infinity when 0).
+#include <torch/torch.h>
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "attnlab/train/optimizer.h"
+#include "attnlab/train/train_config.h"
+#include "tensor_diff.h"
+
+using attnlab::test::max_abs_diff;
+
+namespace {
+
+const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
+
+// A 2-D weight (decayed) and two 1-D parameters (never decayed).
+struct Tiny : torch::nn::Module {
+  Tiny() {
+    weight_OI = register_parameter("weight", torch::randn({4, 3}, kF64));
+    bias_O = register_parameter("bias", torch::randn({4}, kF64));
+    scale_I = register_parameter("scale", 1.0 + 0.1 * torch::randn({3}, kF64));
+  }
+  torch::Tensor weight_OI, bias_O, scale_I;
+};
+
+// One parameter of the reference: value, both moments and its weight decay.
+struct RefParam {
+  torch::Tensor p, m, v;
+  double wd;
+};
+
+// Loshchilov & Hutter's AdamW as PyTorch writes it: p <- p - lr*wd*p, then the Adam step
+// with bias-corrected moments and eps outside the square root. t counts from 1.
+void reference_step(RefParam& r, const torch::Tensor& g, int t, double lr,
+                    const attnlab::train::TrainConfig& c) {
+  r.p = r.p - lr * r.wd * r.p;
+  r.m = c.beta1 * r.m + (1.0 - c.beta1) * g;
+  r.v = c.beta2 * r.v + (1.0 - c.beta2) * g * g;
+  const auto m_hat = r.m / (1.0 - std::pow(c.beta1, t));
+  const auto v_hat = r.v / (1.0 - std::pow(c.beta2, t));
+  r.p = r.p - lr * m_hat / (v_hat.sqrt() + c.adam_eps);
+}
+
+attnlab::train::TrainConfig adamw_config() {
+  attnlab::train::TrainConfig c;
+  c.lr = 0.05;
+  c.weight_decay = 0.3;
+  c.beta1 = 0.8;    // far from beta2 so both bias corrections matter
+  c.beta2 = 0.9;
+  c.adam_eps = 1e-4;  // comparable to sqrt(v_hat) of the 1e-3-sized grads: eps placement matters
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("make_adamw matches a reference AdamW; 1-D params get no decay", "[train_refs][adamw]") {
+  torch::manual_seed(7);
+  Tiny model;
+  const auto c = adamw_config();
+  auto optimizer = attnlab::train::make_adamw(model, c);
+  std::vector<RefParam> ref;
+  for (const auto& p : model.parameters()) {
+    const auto zeros = torch::zeros_like(p);
+    ref.push_back({p.detach().clone(), zeros, zeros.clone(), p.dim() >= 2 ? c.weight_decay : 0.0});
+  }
+  const double lrs[] = {0.05, 0.02, 0.08, 0.01};
+  for (int t = 1; t <= 4; ++t) {
+    attnlab::train::set_learning_rate(*optimizer, lrs[t - 1]);
+    auto params = model.parameters();
+    for (size_t i = 0; i < params.size(); ++i) {
+      const auto g = 1e-3 * torch::randn(params[i].sizes(), kF64);
+      params[i].mutable_grad() = g.clone();
+      reference_step(ref[i], g, t, lrs[t - 1], c);
+    }
+    optimizer->step();
+  }
+  const auto named = model.named_parameters();
+  for (size_t i = 0; i < named.size(); ++i) {
+    INFO(named[i].key() << " (dim " << named[i].value().dim() << ")");
+    CHECK(max_abs_diff(named[i].value().detach(), ref[i].p) < 1e-12);
+  }
+}
+
+namespace {
+
+// Three fp64 parameters with fresh grads; copies of those grads go to grads_out.
+std::vector<torch::Tensor> params_with_grads(std::vector<torch::Tensor>& grads_out) {
+  std::vector<torch::Tensor> params;
+  for (const auto& shape : {std::vector<int64_t>{5, 3}, {7}, {2, 2, 2}}) {
+    auto p = torch::randn(shape, kF64).requires_grad_();
+    const auto g = 2.0 * torch::randn(shape, kF64);
+    p.mutable_grad() = g.clone();
+    params.push_back(p);
+    grads_out.push_back(g);
+  }
+  return params;
+}
+
+// sqrt of the sum of every squared grad entry, over all parameters.
+double reference_global_norm(const std::vector<torch::Tensor>& grads) {
+  double sum = 0.0;
+  for (const auto& g : grads) sum += (g * g).sum().item<double>();
+  return std::sqrt(sum);
+}
+
+// LibTorch 1.13 (torch/nn/utils/clip_grad.h): coef = max_norm / (norm + 1e-6), clamped to at
+// most 1, multiplies every grad; the return value is the norm before clipping. The 1e-6 is
+// absolute, so even max_norm == norm shrinks the grads by norm / (norm + 1e-6).
+void check_clip(double max_norm_over_norm) {
+  std::vector<torch::Tensor> grads;
+  auto params = params_with_grads(grads);
+  const double norm = reference_global_norm(grads);
+  const double max_norm = max_norm_over_norm * norm;
+  const double scale = std::min(1.0, max_norm / (norm + 1e-6));
+  const double returned = torch::nn::utils::clip_grad_norm_(params, max_norm);
+  CHECK(returned == Approx(norm).epsilon(1e-13));
+  for (size_t i = 0; i < params.size(); ++i) {
+    INFO("param " << i << " norm " << norm << " max_norm " << max_norm);
+    CHECK(max_abs_diff(params[i].grad(), grads[i] * scale) < 1e-14);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("clip_grad_norm_ as the trainer uses it", "[train_refs][clip]") {
+  torch::manual_seed(11);
+  SECTION("clipping: grads scaled to max_norm / (norm + 1e-6)") { check_clip(0.25); }
+  SECTION("max_norm == norm still shrinks by the 1e-6") { check_clip(1.0); }
+  SECTION("not clipping: max_norm above the norm leaves grads as they were") { check_clip(3.0); }
+  SECTION("grad_clip 0: the trainer passes infinity, grads unchanged") {
+    check_clip(std::numeric_limits<double>::infinity());
+  }
+}
