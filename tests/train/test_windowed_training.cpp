@@ -11,6 +11,7 @@
 #include "attnlab/model/decoder.h"
 #include "attnlab/plugin/registry.h"
 #include "train_fixture.h"
+#include "../model/small_model_config.h"
 
 using namespace attnlab;
 using namespace attnlab::test;
@@ -62,18 +63,11 @@ RunRecordings check_window_in_effect(const std::string& variant, int threshold) 
   return wide;
 }
 
-model::ModelConfig tiny_config() {
-  model::ModelConfig c;
-  c.name = "adaptive_test";
-  c.vocab_size = 97;
+model::ModelConfig tiny_config() {  // the model tests' small decoder, 8-wide heads
+  auto c = test::small_model_config("adaptive_test", 97, 2);
   c.d_model = 32;
-  c.n_layer = 2;
-  c.n_head = 4;
-  c.n_kv_head = 2;
   c.head_dim = 8;
   c.ffn_hidden = 64;
-  c.rope_theta = 10000.0;
-  c.norm_eps = 1e-6;
   c.init_std = 0.02;
   return c;
 }

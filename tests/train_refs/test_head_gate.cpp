@@ -12,21 +12,18 @@
 #include "attnlab/model/decoder.h"
 #include "attnlab/plugin/registry.h"
 #include "tensor_diff.h"
+#include "../model/small_model_config.h"
 
 using namespace attnlab;
 using test::max_abs_diff;
 
 namespace {
 
-model::ModelConfig tiny_config() {
-  model::ModelConfig c;
+model::ModelConfig tiny_config() {  // one block of the model tests' small decoder
+  auto c = test::small_model_config("head_gate", 53, 1);
   c.d_model = 16;
-  c.n_layer = 1;
-  c.n_head = 4;
-  c.n_kv_head = 2;
   c.head_dim = 8;
   c.ffn_hidden = 32;
-  c.rope_theta = 10000.0;
   c.norm_eps = 1e-5;
   return c;
 }
