@@ -1,6 +1,8 @@
 // The matmul probe behind MFU, and its per-machine cache file.
 #include "attnlab/bench/peak_flops.h"
 
+#include "attnlab/device/device.h"
+
 #include <torch/torch.h>
 #include <unistd.h>
 
@@ -87,12 +89,20 @@ void write_cached_peak_flops(const std::filesystem::path& file, const std::strin
 }
 
 double resolve_peak_flops(double declared, const std::filesystem::path& cache,
-                          torch::Device device, torch::Dtype dtype, int threads,
+                          torch::Device device, const std::string& device_name,
+                          torch::Dtype dtype, int threads,
                           const std::function<double()>& probe, std::ostream& log,
                           const std::string& prefix) {
   if (declared > 0) {
     log << prefix << "peak FLOP/s: " << declared << " (declared)\n";
     return declared;
+  }
+  if (device.is_cuda() && dtype == torch::kBFloat16) {
+    if (const auto datasheet = device::bf16_dense_peak_flops(device_name)) {
+      log << prefix << "peak FLOP/s: " << *datasheet << " (the datasheet dense bf16 peak of "
+          << device_name << ")\n";
+      return *datasheet;
+    }
   }
   const auto key = peak_flops_key(device, dtype, threads);
   if (!cache.empty()) {

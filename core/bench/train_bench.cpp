@@ -113,15 +113,8 @@ BenchTrainMeasurement measure_train_steps(const spec::RunSpec& spec,
 double peak_flops_for(const BenchTrainOptions& options, int threads, std::ostream& log) {
   const torch::Device dev = options.device.device;
   const torch::Dtype dt = train::parse_train_dtype(options.dtype);
-  if (!options.declared_peak_flops && dev.is_cuda() && dt == torch::kBFloat16) {
-    if (const auto datasheet = device::bf16_dense_peak_flops(options.device.name)) {
-      log << "peak FLOP/s: " << *datasheet << " (the datasheet dense bf16 peak of "
-          << options.device.name << ")\n";
-      return *datasheet;
-    }
-  }
   return resolve_peak_flops(options.declared_peak_flops.value_or(0.0), options.peak_flops_cache,
-                            dev, dt, threads, [&] {
+                            dev, options.device.name, dt, threads, [&] {
                               return run_in_fresh_process<double>("peak FLOP/s probe", [&] {
                                 device::make_current(dev);
                                 torch::set_num_threads(threads);

@@ -34,12 +34,9 @@ double peak_flops_for(const spec::RunSpec& spec, const torch::Device& device,
                       const CellOptions& options, int threads) {
   if (!is_rank0(options)) return 0.0;
   const auto dtype = train::parse_train_dtype(spec.train.dtype);
-  double declared = spec.train.peak_flops;
-  if (declared <= 0 && device.is_cuda() && dtype == torch::kBFloat16) {
-    declared = device::bf16_dense_peak_flops(device::device_name(device)).value_or(0.0);
-  }
   return bench::resolve_peak_flops(
-      declared, options.peak_flops_cache, device, dtype, threads,
+      spec.train.peak_flops, options.peak_flops_cache, device, device::device_name(device), dtype,
+      threads,
       [&] { return bench::measure_peak_flops(device, dtype); }, std::cout, options.log_prefix);
 }
 

@@ -28,12 +28,14 @@ std::optional<double> read_cached_peak_flops(const std::filesystem::path& file,
 void write_cached_peak_flops(const std::filesystem::path& file, const std::string& key,
                              double flops);
 
-// The peak MFU is computed against: `declared` when > 0, else the value cached in `cache` for
-// this host/device/dtype/threads, else `probe()` (which measures it, e.g. measure_peak_flops in
-// this or a fresh process), written to `cache` (an empty path: not cached). Says on `log`
-// which of the three it is, each line starting with `prefix`.
+// The peak MFU is computed against: `declared` when > 0, else for bf16 on a GPU named
+// `device_name` its datasheet dense peak (device::bf16_dense_peak_flops), else the value
+// cached in `cache` for this host/device/dtype/threads, else `probe()` (which measures it, e.g.
+// measure_peak_flops in this or a fresh process), written to `cache` (an empty path: not
+// cached). Says on `log` which it is, each line starting with `prefix`.
 double resolve_peak_flops(double declared, const std::filesystem::path& cache,
-                          torch::Device device, torch::Dtype dtype, int threads,
+                          torch::Device device, const std::string& device_name,
+                          torch::Dtype dtype, int threads,
                           const std::function<double()>& probe, std::ostream& log,
                           const std::string& prefix = "");
 
