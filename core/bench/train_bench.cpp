@@ -70,7 +70,7 @@ BenchTrainMeasurement measure_train_steps(const spec::RunSpec& spec,
   auto model = spec::build_model(spec, plugins);
   model->to(device);
   model->train();
-  auto optimizer = train::make_adamw(*model, tc);
+  auto optimizer = train::make_adamw(*model, tc, model->grouped_parameters());
 
   BenchTrainMeasurement m;
   m.n_params = static_cast<double>(spec.parameter_count);
@@ -81,7 +81,7 @@ BenchTrainMeasurement measure_train_steps(const spec::RunSpec& spec,
   const auto tokens_SBT1 = torch::randint(0, vocab, {warmup + steps, B, T + 1}, torch::kInt32);
   const double clip = tc.grad_clip > 0 ? tc.grad_clip : std::numeric_limits<double>::infinity();
   const auto train_step = [&](int64_t i) {  // what Trainer::run does per step (grad_accum 1)
-    optimizer->zero_grad();
+    optimizer.adamw->zero_grad();
     const auto t_BT1 = batch_on(tokens_SBT1, i, device);
     torch::Tensor loss;
     {
@@ -91,7 +91,7 @@ BenchTrainMeasurement measure_train_steps(const spec::RunSpec& spec,
     loss.backward();
     m.last_loss = loss.item<double>();
     torch::nn::utils::clip_grad_norm_(model->parameters(), clip);
-    optimizer->step();
+    optimizer.adamw->step();
   };
   for (int i = 0; i < warmup; ++i) train_step(i);
   reset_memory_peak(device);

@@ -22,13 +22,13 @@ namespace attnlab::cli {
 namespace {
 
 const char* kUsage =
-    "--plugins a,b --seq 512,1024,... [--batch B --heads H --kv-heads K --head-dim D "
+    "--plugins a,b|all --seq 512,1024,... [--batch B --heads H --kv-heads K --head-dim D "
     "--dtype fp32|fp64|bf16 --device cpu|cuda|cuda:N --repeats N --naive-dense --plugin-dir DIR "
     "--db PATH]\n\n"
-    "Times each plugin (default options) forward and forward+backward on random inputs: the "
-    "median\n"
-    "of N timed steps after one warm-up step, the peak memory above the inputs (each\n"
-    "measurement in a fresh process) and GFLOP/s from the plugin's own FLOPs count.\n"
+    "Times each plugin (default options; all: every installed one) forward and forward+backward\n"
+    "on random inputs: the median of N timed steps after one warm-up step, the peak memory\n"
+    "above the inputs (each measurement in a fresh process) and GFLOP/s from the plugin's own\n"
+    "FLOPs count.\n"
     "--naive-dense adds a row for textbook dense attention that materialises the [B, H, T, T]\n"
     "scores (a baseline to compare the blocked kernels against; FLOPs counted as dense's).\n"
     "On a GPU (--device cuda, a CUDA build) the inputs live there in --dtype, steps are timed\n"
@@ -132,7 +132,7 @@ void print_attention_row(const std::string& name, int64_t T, const bench::Attent
 int bench_attention(const Args& args) {
   po::options_description options("bench attention options");
   options.add_options()("plugins", po::value<std::string>()->default_value("dense,fixed_window"),
-                        "comma-separated plugin names")(
+                        "comma-separated plugin names, or all (every plugin installed)")(
       "seq", po::value<std::string>()->default_value("512,1024,2048"),
       "comma-separated sequence lengths")("batch", po::value<int64_t>()->default_value(1),
                                           "batch size")(
@@ -166,8 +166,9 @@ int bench_attention(const Args& args) {
   const auto seqs = parse_seqs(vm["seq"].as<std::string>());
   plugin::PluginRegistry registry(plugin_dir(vm));
   std::vector<bench::AttentionSubject> subjects;
-  for (const auto& name : split(vm["plugins"].as<std::string>()))
-    subjects.push_back({name, &registry.load(name)});
+  auto names = split(vm["plugins"].as<std::string>());
+  if (names == std::vector<std::string>{"all"}) names = registry.available();
+  for (const auto& name : names) subjects.push_back({name, &registry.load(name)});
   if (subjects.empty() || seqs.empty())
     throw UsageError("--plugins and --seq must each name at least one");
   if (vm.count("naive-dense")) subjects.push_back({"naive_dense", &registry.load("dense"), true});

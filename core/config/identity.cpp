@@ -56,6 +56,14 @@ const std::vector<std::string>& bookkeeping_keys() {
   return keys;
 }
 
+const std::vector<std::pair<std::string, nlohmann::json>>& neutral_defaults() {
+  static const std::vector<std::pair<std::string, nlohmann::json>> keys = {
+      {"model.sigma_reparam", false},
+      {"train.aux_loss_weight", 0.01},
+      {"train.param_groups", nlohmann::json::object()}};
+  return keys;
+}
+
 const std::vector<std::string>& seed_keys() {
   static const std::vector<std::string> keys = {"seed", "data.order_seed"};
   return keys;
@@ -67,6 +75,10 @@ nlohmann::json results_identity(const nlohmann::json& tree) {
     if (tree.contains(key)) identity[key] = tree.at(key);
   }
   for (const auto& key : bookkeeping_keys()) erase_dotted(identity, key);
+  for (const auto& [key, neutral] : neutral_defaults()) {
+    const nlohmann::json* value = find_path(identity, split_dotted(key));
+    if (value && *value == neutral) erase_dotted(identity, key);
+  }
   if (identity.contains("data") && identity["data"].is_object()) {
     auto& data = identity["data"];
     canonicalise_files(data);

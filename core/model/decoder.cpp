@@ -13,7 +13,7 @@ BlockImpl::BlockImpl(const ModelConfig& c, int64_t layer_index, const VariantFac
   attn_norm = register_module("attn_norm", RMSNorm(c.d_model, c.norm_eps));
   attn = register_module("attn", AttentionLayer(c, layer_index, make));
   mlp_norm = register_module("mlp_norm", RMSNorm(c.d_model, c.norm_eps));
-  mlp = register_module("mlp", SwiGLU(c.d_model, c.ffn_hidden));
+  mlp = register_module("mlp", SwiGLU(c.d_model, c.ffn_hidden, c.sigma_reparam));
 }
 
 torch::Tensor BlockImpl::forward(const torch::Tensor& x_BTC) {
@@ -49,6 +49,7 @@ void DecoderImpl::reset_parameters() {
     block->mlp->up->weight.normal_(0.0, std);
     block->mlp->down->weight.normal_(0.0, out_std);
   }
+  reset_sigma_reparams(*this);  // γ = σ(W₀): the same function as without sigmaReparam
 }
 
 double DecoderImpl::attention_flops(int64_t T) const {
@@ -70,6 +71,18 @@ std::vector<std::vector<double>> DecoderImpl::gate_activations() const {
     mean_LH.emplace_back(first, first + mean_H.numel());
   }
   return mean_LH;
+}
+
+void DecoderImpl::set_measure_entropy(bool on) {
+  for (const auto& module : *blocks) module->as<BlockImpl>()->attn->set_measure_entropy(on);
+}
+
+std::vector<torch::Tensor> DecoderImpl::attention_entropy() const {
+  std::vector<torch::Tensor> entropy_L;
+  for (const auto& module : *blocks) {
+    entropy_L.push_back(module->as<BlockImpl>()->attn->last_entropy());
+  }
+  return entropy_L;
 }
 
 torch::Tensor DecoderImpl::hidden(const torch::Tensor& idx_BT) {

@@ -17,6 +17,7 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& m) {
   c.norm_eps = m.at("norm_eps").get<double>();
   c.init_std = m.at("init_std").get<double>();
   c.tie_embeddings = m.at("tie_embeddings").get<bool>();
+  c.sigma_reparam = m.value("sigma_reparam", false);  // absent in trees written before the key
   if (c.n_head % c.n_kv_head != 0) {
     throw config::ConfigError("model.n_kv_head", {},
                               "n_head (" + std::to_string(c.n_head) +
@@ -33,7 +34,8 @@ int64_t ModelConfig::parameter_count(bool non_embedding) const {
   const int64_t C = d_model, H = n_head, K = n_kv_head, D = head_dim, F = ffn_hidden;
   const int64_t attention = C * H * D + 2 * C * K * D + H * D * C + 2 * D;  // q,k,v,o + q/k norms
   const int64_t mlp = 3 * C * F;
-  const int64_t per_layer = attention + mlp + 2 * C;  // two pre-norms
+  const int64_t sigma_gammas = sigma_reparam ? 7 : 0;  // q, k, v, o, gate, up, down
+  const int64_t per_layer = attention + mlp + 2 * C + sigma_gammas;  // + two pre-norms
   const int64_t embedding = vocab_size * C;
   int64_t total = n_layer * per_layer + C;  // + final norm
   if (!non_embedding) total += tie_embeddings ? embedding : 2 * embedding;
@@ -71,6 +73,9 @@ config::SectionSchema model_schema() {
        "std of the normal init of weights (output projections scaled by 1/sqrt(2*n_layer))"},
       {"tie_embeddings", ValueType::Bool, true, -inf, inf, {},
        "share the token embedding with the LM head"},
+      {"sigma_reparam", ValueType::Bool, false, -inf, inf, {},
+       "sigmaReparam (Zhai et al. 2023) on the blocks' linears: W -> (gamma / sigma(W)) * W, "
+       "gamma learnable, initialised to sigma(W0)"},
   };
   return s;
 }

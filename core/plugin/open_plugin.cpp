@@ -14,6 +14,10 @@ namespace {
 
 constexpr const char* kPrefix = "libattnlab_";
 constexpr const char* kSuffix = ".so";
+// A v1 plugin's vtable lacks v2's virtuals (calling one would run past its end): refused.
+constexpr const char* kFromV1 =
+    " (ABI 1 predates interface v2, whose AttentionVariant adds aux_loss, statistics, decoding "
+    "and parameter groups; the source needs no change)";
 constexpr const char* kRebuild = "; rebuild the plugin against this attnlab (cmake --build build)";
 
 }  // namespace
@@ -61,7 +65,7 @@ std::unique_ptr<LoadedPlugin> open_plugin(const std::filesystem::path& given_pat
   if (d->abi_version != ATTNLAB_PLUGIN_ABI_VERSION) {
     throw PluginError(where + ": built for plugin ABI version " + std::to_string(d->abi_version) +
                       ", this attnlab expects " + std::to_string(ATTNLAB_PLUGIN_ABI_VERSION) +
-                      kRebuild);
+                      (d->abi_version == 1 ? kFromV1 : "") + kRebuild);
   }
   if (d->struct_size != sizeof(attnlab_plugin_descriptor)) {
     throw PluginError(where + ": descriptor struct_size is " + std::to_string(d->struct_size) +

@@ -3,6 +3,41 @@
 
 namespace attnlab::train {
 
+namespace {
+
+// train.param_groups: {<group>: {lr_scale: x, weight_decay: y}}, each key checked by name.
+std::map<std::string, ParamGroupRule> parse_param_groups(const nlohmann::json& groups) {
+  std::map<std::string, ParamGroupRule> rules;
+  for (const auto& [name, entry] : groups.items()) {
+    const std::string key = "train.param_groups." + name;
+    if (!entry.is_object()) {
+      throw config::ConfigError(key, {}, "must be a map with lr_scale and/or weight_decay, got " +
+                                             entry.dump());
+    }
+    ParamGroupRule rule;
+    for (const auto& [field, value] : entry.items()) {
+      const bool known = field == "lr_scale" || field == "weight_decay";
+      if (!known) {
+        throw config::ConfigError(key + "." + field, {},
+                                  "unknown key; a parameter group takes lr_scale and weight_decay");
+      }
+      if (!value.is_number() || value.get<double>() < 0 ||
+          (field == "lr_scale" && value.get<double>() == 0)) {
+        throw config::ConfigError(key + "." + field, {},
+                                  "must be a number " +
+                                      std::string(field == "lr_scale" ? "> 0" : ">= 0") +
+                                      ", got " + value.dump());
+      }
+      if (field == "lr_scale") rule.lr_scale = value.get<double>();
+      if (field == "weight_decay") rule.weight_decay = value.get<double>();
+    }
+    rules[name] = rule;
+  }
+  return rules;
+}
+
+}  // namespace
+
 TrainConfig TrainConfig::from_json(const nlohmann::json& t) {
   TrainConfig c;
   c.steps = t.at("steps").get<int64_t>();
@@ -17,6 +52,8 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& t) {
   c.beta2 = t.at("beta2").get<double>();
   c.adam_eps = t.at("adam_eps").get<double>();
   c.grad_clip = t.at("grad_clip").get<double>();
+  c.aux_loss_weight = t.at("aux_loss_weight").get<double>();
+  c.param_groups = parse_param_groups(t.at("param_groups"));
   c.peak_flops = t.at("peak_flops").get<double>();
   c.eval_every = t.at("eval_every").get<int64_t>();
   c.log_every = t.at("log_every").get<int64_t>();
@@ -55,6 +92,12 @@ config::SectionSchema train_schema() {
       {"adam_eps", ValueType::Float, 1e-8, 0.0, 1.0, {}, "AdamW epsilon"},
       {"grad_clip", ValueType::Float, 1.0, 0.0, inf, {},
        "clip the global gradient norm to this value; 0 disables clipping"},
+      {"aux_loss_weight", ValueType::Float, 0.01, 0.0, inf, {},
+       "weight of the attention variants' auxiliary losses (summed over layers) in the "
+       "training loss; logged apart as train/aux_loss"},
+      {"param_groups", ValueType::Map, nlohmann::json::object(), -inf, inf, {},
+       "per parameter group a variant declares (e.g. gate): {lr_scale: x, weight_decay: y}; "
+       "lr_scale multiplies the schedule's rate, weight_decay replaces the model's rule"},
       {"eval_every", ValueType::Int, 0, 0, inf, {},
        "steps between validation passes; 0 = only after the last step"},
       {"log_every", ValueType::Int, 10, 1, inf, {}, "steps between progress lines"},

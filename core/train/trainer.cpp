@@ -54,9 +54,9 @@ Trainer::Trainer(model::Decoder model, TrainConfig config, data::TokenLoader& tr
       compute_dtype_(parse_train_dtype(config_.dtype)) {}
 
 TrainResult Trainer::run() {
-  auto optimizer = make_adamw(*model_, config_);
+  auto optimizer = make_adamw(*model_, config_, model_->grouped_parameters());
   TrainResult result;
-  TrainProgress progress = resume(*optimizer, result);
+  TrainProgress progress = resume(*optimizer.adamw, result);
   RankSync sync(options_.dist, *model_, progress.next_step, config_, sink_);
   NonFinitePolicy nonfinite(config_, sink_);
   const int64_t tokens_per_step = config_.tokens_per_step(sync.world_size());
@@ -67,17 +67,21 @@ TrainResult Trainer::run() {
   device::StepTimer timer(options_.device);
   for (int64_t step = progress.next_step; step < config_.steps; ++step) {
     timer.start();
-    const StepStats stats = forward_backward(step, *optimizer, sync);
+    const bool log_statistics = config_.logs_statistics_after(step);
+    model_->set_measure_entropy(log_statistics);
+    const StepStats stats = forward_backward(step, optimizer, sync);
+    model_->set_measure_entropy(false);
     progress.next_step = step + 1;
     progress.loader = train_data_.position();
     MetricValues record;
     if (nonfinite.admit(step, stats.loss, stats.grad_norm, progress)) {
-      optimizer->step();
+      optimizer.adamw->step();
       progress.tokens_seen += tokens_per_step;
       const double step_s = timer.stop_seconds();
       const double tokens_per_s = tokens_per_step / step_s;
       throughput.add(step, tokens_per_s);
       record = step_metrics(stats, step_s, tokens_per_s, progress, sync.world_size());
+      if (log_statistics) log_attention_statistics(step, record);
       result.final_train_loss = stats.loss;
     }
     result.steps = step + 1;
@@ -87,7 +91,7 @@ TrainResult Trainer::run() {
       record.emplace_back(metric::kValLoss, result.final_val_loss);
     }
     if (!record.empty()) sink_.log(step, record);
-    if (config_.checkpoints_after(step) || stats.stop) save_checkpoint(*optimizer, progress);
+    if (config_.checkpoints_after(step) || stats.stop) save_checkpoint(*optimizer.adamw, progress);
     if (stats.stop && !config_.is_last(step)) {
       result.preempted = true;
       sink_.note("stopping on request after step " + std::to_string(step + 1) + " (checkpointed)");
@@ -116,24 +120,31 @@ TrainProgress Trainer::resume(torch::optim::AdamW& optimizer, TrainResult& resul
   return meta->progress;
 }
 
-Trainer::StepStats Trainer::forward_backward(int64_t step, torch::optim::Optimizer& optimizer,
-                                             RankSync& sync) {
+Trainer::StepStats Trainer::forward_backward(int64_t step, Optimizer& optimizer, RankSync& sync) {
   const auto& c = config_;
   StepStats stats;
   stats.lr = lr_at(step, c.steps, c.lr, c.warmup_steps, c.min_lr_ratio);
-  set_learning_rate(optimizer, stats.lr);
-  optimizer.zero_grad();
+  optimizer.set_learning_rate(stats.lr);
+  optimizer.adamw->zero_grad();
   // The micro-batch losses add up on the device: one host sync per step, not per micro-batch.
-  auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(options_.device));
+  const auto f64 = torch::TensorOptions().dtype(torch::kFloat64).device(options_.device);
+  auto loss_sum = torch::zeros({}, f64), aux_sum = torch::zeros({}, f64);
   for (int64_t micro = 0; micro < c.grad_accum; ++micro) {
     auto loss = batch_loss(next_batch_BT1());
     if (step == c.inject_nonfinite_step) loss = loss * std::nan("");
+    const auto aux = model_->aux_loss();  // the variants' auxiliary losses of this forward
     sync.begin_backward(micro + 1 == c.grad_accum);
-    (loss / static_cast<double>(c.grad_accum)).backward();
+    const auto total = aux.defined() ? loss + c.aux_loss_weight * aux : loss;
+    (total / static_cast<double>(c.grad_accum)).backward();
     loss_sum += loss.detach();
+    if (aux.defined()) {
+      aux_sum += aux.detach();
+      stats.has_aux = true;
+    }
   }
   stats.stop = options_.stop_requested && options_.stop_requested->load();
   stats.loss = sync.finish_step(step, loss_sum.item<double>(), stats.stop) / c.grad_accum;
+  if (stats.has_aux) stats.aux_loss = aux_sum.item<double>() / c.grad_accum;
   stats.grad_norm = torch::nn::utils::clip_grad_norm_(
       model_->parameters(),
       c.grad_clip > 0 ? c.grad_clip : std::numeric_limits<double>::infinity());
@@ -163,12 +174,28 @@ MetricValues Trainer::step_metrics(const StepStats& stats, double step_s, double
                          {metric::kTrainTokensPerS, tokens_per_s},
                          {metric::kTrainStepTimeS, step_s},
                          {metric::kTrainTokens, static_cast<double>(progress.tokens_seen)}};
+  if (stats.has_aux) values.emplace_back(metric::kTrainAuxLoss, stats.aux_loss);
   if (options_.peak_flops > 0) {  // MFU against the peak of every device of the run
     values.emplace_back(metric::kTrainMfu,
                         model_flops_utilisation(options_.flops_per_token, tokens_per_s,
                                                 options_.peak_flops * world_size));
   }
   return values;
+}
+
+void Trainer::log_attention_statistics(int64_t step, MetricValues& record) {
+  for (const auto& [name, per_layer] : model_->attention_statistics()) {
+    nlohmann::json layers = nlohmann::json::array();
+    double sum = 0.0;
+    int n = 0;
+    for (const auto& value : per_layer) {
+      layers.push_back(value ? nlohmann::json(*value) : nlohmann::json());
+      if (value) sum += *value, ++n;
+    }
+    const std::string metric_name = metric::kAttnPrefix + name;
+    record.emplace_back(metric_name, sum / n);  // the mean over the layers that reported it
+    sink_.eval(step, metric_name, layers);
+  }
 }
 
 double Trainer::evaluate() {

@@ -65,6 +65,18 @@ std::vector<std::vector<double>> last_gate_mean(const store::Store& store,
   return out;
 }
 
+// The last value of every attn/* metric of the run, by name without "attn/".
+std::map<std::string, double> final_attention_stats(const store::Store& store, int64_t run_id) {
+  const std::string prefix = metric::kAttnPrefix;
+  std::map<std::string, double> stats;
+  for (const auto& name : store.metric_names(run_id)) {
+    if (name.rfind(prefix, 0) != 0) continue;
+    const auto points = store.metric(run_id, name);
+    if (!points.empty()) stats[name.substr(prefix.size())] = points.back().value;
+  }
+  return stats;
+}
+
 nlohmann::json parse_config(const store::Store& store, const store::RunRecord& record) {
   auto config = nlohmann::json::parse(record.config_json, nullptr, false);
   if (config.is_discarded() || !config.is_object()) {
@@ -103,6 +115,7 @@ RunData load_run(const store::Store& store, const store::RunRecord& record) {
   }
   if (!run.step_time_s.empty()) run.median_step_time_s = median(values(run.step_time_s));
   run.gate_mean_LH = last_gate_mean(store, record);
+  run.final_attention_stats = final_attention_stats(store, record.id);
   return run;
 }
 

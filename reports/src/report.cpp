@@ -124,6 +124,7 @@ ReportOutput write_report(const store::Store& store, const ReportOptions& option
     output.notes.push_back(ablation_note);
   }
   tables.push_back(efficiency_table(data, baseline));
+  if (auto stats = attention_stats_table(data)) tables.push_back(*stats);
   tables.push_back(runs_table(data));
 
   FiguresResult figures = write_figures(data, output.out_dir / "figures", options.figures);

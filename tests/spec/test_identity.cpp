@@ -94,3 +94,25 @@ TEST_CASE("key_differences lists exactly the differing leaves", "[spec][identity
   CHECK(d[3].a == 2);
   CHECK(d[3].b == 3);
 }
+
+TEST_CASE("keys added later count only when they leave their neutral value", "[spec][identity]") {
+  std::mt19937 rng(std::random_device{}());
+  const auto before = random_tree(rng, "x.bin");  // a run recorded before the keys existed
+  auto now = before;
+  now["model"]["sigma_reparam"] = false;
+  now["train"]["aux_loss_weight"] = 0.01;
+  now["train"]["param_groups"] = json::object();
+  CHECK(config::results_identity(now) == config::results_identity(before));
+  for (const auto& [key, changed] :
+       std::vector<std::pair<std::string, json>>{{"model.sigma_reparam", true},
+                                                 {"train.aux_loss_weight", 0.1},
+                                                 {"train.param_groups", {{"gate", {{"lr_scale", 2}}}}}}) {
+    INFO(key);
+    auto other = now;
+    const auto dot = key.find('.');
+    other[key.substr(0, dot)][key.substr(dot + 1)] = changed;
+    CHECK(config::results_identity(other) != config::results_identity(before));
+    CHECK(config::key_differences(config::results_identity(other),
+                                  config::results_identity(before)).front().key.rfind(key, 0) == 0);
+  }
+}

@@ -102,7 +102,10 @@ RunRecordings read_store(const fs::path& db) {
   if (runs.size() != 1) throw std::runtime_error(db.string() + ": expected exactly one run");
   RunRecordings r;
   r.run = runs.front();
-  for (const auto& name : s.metric_names(r.run.id)) r.metrics[name] = s.metric(r.run.id, name);
+  for (const auto& name : s.metric_names(r.run.id)) {
+    r.metrics[name] = s.metric(r.run.id, name);
+    if (name.rfind("attn/", 0) == 0) r.evals[name] = s.evals(r.run.id, name);  // per layer
+  }
   r.evals["gate_mean"] = s.evals(r.run.id, "gate_mean");
   for (const auto& [key, value] : s.run_info(r.run.id)) r.info[key] = value;
   return r;

@@ -1,5 +1,5 @@
 // AdamW from make_adamw against an fp64 AdamW written here from the paper's update
-// (decoupled decay only on matrices), and global-norm gradient clipping as the trainer calls
+// (decoupled decay only on matrices; a configured parameter group's lr scale and decay), and global-norm gradient clipping as the trainer calls
 // it (torch::nn::utils::clip_grad_norm_ with train.grad_clip, infinity when 0).
 #include <torch/torch.h>
 
@@ -59,31 +59,70 @@ attnlab::train::TrainConfig adamw_config() {
 
 }  // namespace
 
-TEST_CASE("make_adamw matches a reference AdamW; 1-D params get no decay", "[train_refs][adamw]") {
-  torch::manual_seed(7);
-  Tiny model;
-  const auto c = adamw_config();
-  auto optimizer = attnlab::train::make_adamw(model, c);
+namespace {
+
+// Four AdamW steps of `optimizer` over `model` against the reference, whose per-parameter
+// learning-rate scale and weight decay (in model.parameters() order) the test states.
+void check_against_reference(torch::nn::Module& model, attnlab::train::Optimizer& optimizer,
+                             const attnlab::train::TrainConfig& c,
+                             const std::vector<std::pair<double, double>>& lr_scale_and_wd) {
   std::vector<RefParam> ref;
-  for (const auto& p : model.parameters()) {
-    const auto zeros = torch::zeros_like(p);
-    ref.push_back({p.detach().clone(), zeros, zeros.clone(), p.dim() >= 2 ? c.weight_decay : 0.0});
+  auto params = model.parameters();
+  REQUIRE(params.size() == lr_scale_and_wd.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    const auto zeros = torch::zeros_like(params[i]);
+    ref.push_back({params[i].detach().clone(), zeros, zeros.clone(), lr_scale_and_wd[i].second});
   }
   const double lrs[] = {0.05, 0.02, 0.08, 0.01};
   for (int t = 1; t <= 4; ++t) {
-    attnlab::train::set_learning_rate(*optimizer, lrs[t - 1]);
-    auto params = model.parameters();
+    optimizer.set_learning_rate(lrs[t - 1]);
     for (size_t i = 0; i < params.size(); ++i) {
       const auto g = 1e-3 * torch::randn(params[i].sizes(), kF64);
       params[i].mutable_grad() = g.clone();
-      reference_step(ref[i], g, t, lrs[t - 1], c);
+      reference_step(ref[i], g, t, lrs[t - 1] * lr_scale_and_wd[i].first, c);
     }
-    optimizer->step();
+    optimizer.adamw->step();
   }
   const auto named = model.named_parameters();
   for (size_t i = 0; i < named.size(); ++i) {
     INFO(named[i].key() << " (dim " << named[i].value().dim() << ")");
     CHECK(max_abs_diff(named[i].value().detach(), ref[i].p) < 1e-12);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("make_adamw matches a reference AdamW; 1-D params get no decay", "[train_refs][adamw]") {
+  torch::manual_seed(7);
+  Tiny model;
+  const auto c = adamw_config();
+  auto optimizer = attnlab::train::make_adamw(model, c);
+  CHECK(optimizer.adamw->param_groups().size() == 2);
+  check_against_reference(model, optimizer, c, {{1, c.weight_decay}, {1, 0.0}, {1, 0.0}});
+}
+
+TEST_CASE("a configured parameter group gets its lr scale and weight decay", "[train_refs][adamw]") {
+  torch::manual_seed(8);
+  Tiny model;
+  auto c = adamw_config();
+  const attnlab::train::GroupedParameters grouped = {{"gate", model.weight_OI},
+                                                     {"gate", model.bias_O},
+                                                     {"other", model.scale_I}};
+  SECTION("lr_scale and weight_decay set: both apply to the group's matrices and vectors") {
+    c.param_groups["gate"] = {3.0, 0.05};
+    auto optimizer = attnlab::train::make_adamw(model, c, grouped);
+    check_against_reference(model, optimizer, c, {{3, 0.05}, {3, 0.05}, {1, 0.0}});
+  }
+  SECTION("lr_scale alone: the model's decay rule stays") {
+    c.param_groups["gate"] = {0.5, std::nullopt};
+    auto optimizer = attnlab::train::make_adamw(model, c, grouped);
+    check_against_reference(model, optimizer, c, {{0.5, c.weight_decay}, {0.5, 0.0}, {1, 0.0}});
+  }
+  SECTION("a configured group no parameter is in fails, naming the key and the groups there are") {
+    c.param_groups["gates"] = {2.0, std::nullopt};
+    CHECK_THROWS_WITH(attnlab::train::make_adamw(model, c, grouped),
+                      Catch::Contains("train.param_groups.gates") &&
+                          Catch::Contains("groups are: gate, other"));
   }
 }
 

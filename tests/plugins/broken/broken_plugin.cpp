@@ -13,6 +13,7 @@
 #define KIND_TORCH 4
 #define KIND_MISNAMED 5
 #define KIND_BAD_DEFAULT 6
+#define KIND_ABI_V1 7
 
 namespace {
 
@@ -38,6 +39,7 @@ attnlab_plugin_descriptor make_descriptor() {
                                  &create,
                                  &destroy};
   if (BROKEN_KIND == KIND_ABI) d.abi_version = ATTNLAB_PLUGIN_ABI_VERSION + 41;
+  if (BROKEN_KIND == KIND_ABI_V1) d.abi_version = 1;  // a plugin built before interface v2
   if (BROKEN_KIND == KIND_SIZE) d.struct_size = sizeof(attnlab_plugin_descriptor) - 8;
   if (BROKEN_KIND == KIND_TORCH) d.torch_version = "0.4.1";
   if (BROKEN_KIND == KIND_MISNAMED) d.name = "someone_else";

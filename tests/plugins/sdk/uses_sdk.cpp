@@ -1,10 +1,14 @@
 // SDK fixture that must compile: a complete plugin using every SDK header (plugin_abi.h,
-// attention_variant.h, plugin/plugin_support.h) and the kernels, built with the flags of
-// attnlab_plugin_api alone (the CTest plugins_sdk_uses_sdk).
+// attention_variant.h, plugin/plugin_support.h, plugin/compose.h) and the kernels, built with
+// the flags of attnlab_plugin_api alone (the CTest plugins_sdk_uses_sdk).
 #include "attnlab/attention_variant.h"
 #include "attnlab/kernels/attention.h"
+#include "attnlab/kernels/cached_attention.h"
+#include "attnlab/kernels/dynamic_mask.h"
 #include "attnlab/kernels/flops.h"
+#include "attnlab/kernels/head_threshold.h"
 #include "attnlab/kernels/window.h"
+#include "attnlab/plugin/compose.h"
 #include "attnlab/plugin/plugin_support.h"
 #include "attnlab/plugin_abi.h"
 

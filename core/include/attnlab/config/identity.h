@@ -8,12 +8,19 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace attnlab::config {
 
 // Dotted keys that cannot change a run's math; left out of every identity below.
 const std::vector<std::string>& bookkeeping_keys();
+
+// Keys added after runs were first recorded, each with the value that computes what a config
+// without the key computed (model.sigma_reparam false, train.aux_loss_weight 0.01: no plugin
+// had an auxiliary loss, train.param_groups {}): left out of the identities while they hold
+// it, so runs recorded before a key existed keep their identity (resume, skip when finished).
+const std::vector<std::pair<std::string, nlohmann::json>>& neutral_defaults();
 
 // Dotted keys that are sources of run-to-run variance: "seed", "data.order_seed". An arm is
 // what is left when these are removed.

@@ -1,6 +1,8 @@
 // One attention sub-layer of the decoder: q/k/v projections, per-head RMSNorm on q and k,
-// RoPE, the pluggable attention variant, output projection.
-// Shapes: B batch, T tokens, C model width, H query heads, K kv heads, D head dim.
+// RoPE, the pluggable attention variant, output projection. Under model.sigma_reparam each
+// projection computes through its `<name>_sigma` (sigma_reparam.h).
+// Shapes: B batch, T tokens, C model width, H query heads, K kv heads, D head dim,
+// S sampled query positions.
 #pragma once
 #include <torch/nn/module.h>
 #include <torch/nn/modules/linear.h>
@@ -8,11 +10,13 @@
 
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "attnlab/attention_variant.h"
 #include "attnlab/model/model_config.h"
 #include "attnlab/model/rmsnorm.h"
 #include "attnlab/model/rope.h"
+#include "attnlab/model/sigma_reparam.h"
 #include "attnlab/plugin_abi.h"
 
 namespace attnlab::model {
@@ -26,14 +30,33 @@ class AttentionLayerImpl : public torch::nn::Module {
   AttentionLayerImpl(const ModelConfig& config, int64_t layer_index, const VariantFactory& make);
   torch::Tensor forward(const torch::Tensor& x_BTC);
 
+  // Attention entropy (`attn/entropy`): while on, each forward also measures, under no_grad,
+  // the mean entropy (nats) of softmax(q·kᵀ/√D) over the causal keys j <= i — the dense
+  // distribution the variant's q, k (after QK-norm and RoPE) define, whatever the variant does
+  // with them — at the query positions attention_entropy_positions(T), averaged over batch and
+  // heads (query head h reads kv head h / (H/K)). Costs O(32·T·D·H·B); off: nothing computed.
+  void set_measure_entropy(bool on) { measure_entropy_ = on; }
+  // The last measured entropy: a detached fp32 scalar; undefined until a measured forward.
+  const torch::Tensor& last_entropy() const { return last_entropy_; }
+
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  SigmaReparam q_proj_sigma{nullptr}, k_proj_sigma{nullptr}, v_proj_sigma{nullptr},
+      o_proj_sigma{nullptr};  // registered only under model.sigma_reparam
   RMSNorm q_norm{nullptr}, k_norm{nullptr};
   std::shared_ptr<AttentionVariant> variant;
 
  private:
   int64_t n_head_, n_kv_head_, head_dim_, layer_index_;
   std::shared_ptr<RotaryEmbedding> rope_;
+  bool measure_entropy_ = false;
+  torch::Tensor last_entropy_;
 };
 TORCH_MODULE(AttentionLayer);
+
+// The query positions the entropy is measured at: S = min(32, T) evenly spaced, always the
+// last: ((n + 1)·T) / S - 1 for n = 0..S-1 (integer division; all of them when T <= 32).
+std::vector<int64_t> attention_entropy_positions(int64_t T);
+// Mean over B, H and the positions above of the causal softmax(q·kᵀ/√D) entropy; fp32 scalar.
+torch::Tensor causal_attention_entropy(const torch::Tensor& q_BHTD, const torch::Tensor& k_BKTD);
 
 }  // namespace attnlab::model

@@ -8,6 +8,9 @@
 #include <torch/nn/pimpl.h>
 
 #include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "attnlab/model/attention_layer.h"
@@ -38,7 +41,8 @@ class DecoderImpl : public torch::nn::Module {
   torch::Tensor loss(const torch::Tensor& idx_BT, const torch::Tensor& targets_BT);
   const ModelConfig& config() const { return config_; }
   // Seeded init: normal(0, init_std) for matrices, output projections scaled by 1/sqrt(2L);
-  // norms at one. Variant parameters keep the plugin's own init.
+  // norms at one. Variant parameters keep the plugin's own init. Under sigma_reparam, then
+  // each linear's γ, u, v from its drawn weight (sigma_reparam.h; no RNG draw).
   void reset_parameters();
   // Attention FLOPs of one sequence of T tokens through every layer, forward plus backward,
   // as each layer's variant counts them (AttentionVariant::flops).
@@ -46,6 +50,20 @@ class DecoderImpl : public torch::nn::Module {
   // Per layer, per head: the mean over batch and tokens of the gate activations of the last
   // forward (AttentionVariant::last_gate_BTH). Empty unless every layer reports gates.
   std::vector<std::vector<double>> gate_activations() const;
+  // Attention entropy (AttentionLayerImpl::set_measure_entropy) on or off in every layer.
+  void set_measure_entropy(bool on);
+  // Per layer: its last measured entropy, a detached fp32 scalar; undefined when not measured.
+  std::vector<torch::Tensor> attention_entropy() const;
+  // What the variants did in the last forward (variant_reports.cpp):
+  // the sum over layers of their auxiliary losses, differentiable; undefined when none has one.
+  torch::Tensor aux_loss() const;
+  // Per statistic name, in the order first reported: its value in each layer (nullopt where a
+  // layer did not report it), with "entropy" from the layers when it was measured. Reads the
+  // values back to the host: call it at the log interval, not every step.
+  std::vector<std::pair<std::string, std::vector<std::optional<double>>>> attention_statistics()
+      const;
+  // The variants' parameters that they put in a named optimizer group, as (group, parameter).
+  std::vector<std::pair<std::string, torch::Tensor>> grouped_parameters() const;
 
   torch::nn::Embedding embed{nullptr};
   torch::nn::ModuleList blocks{nullptr};

@@ -23,14 +23,19 @@ struct ModelConfig {
   double norm_eps = 0.0;
   double init_std = 0.0;
   bool tie_embeddings = true;
+  // sigmaReparam (sigma_reparam.h) on every linear of the decoder blocks (q/k/v/o, SwiGLU's
+  // three); the tied embedding / LM head stays plain. Adds one γ per such linear.
+  bool sigma_reparam = false;
 
   static ModelConfig from_json(const nlohmann::json& model_section);
 
   // Exact trainable parameter count without the attention variant's own parameters
   // (gates add n_layer * (C * H + H)); `non_embedding` excludes the (tied) embedding.
+  // sigma_reparam adds 7 scalars γ per layer.
   int64_t parameter_count(bool non_embedding = false) const;
   // Matmul FLOPs per token for forward+backward without attention scores: 6 * N_matmul,
-  // the llm.c convention (attention-score FLOPs are added by the variant).
+  // the llm.c convention (attention-score FLOPs are added by the variant). sigma_reparam's power
+  // iteration (~4·out·in per linear per step, independent of the tokens) is not counted.
   double dense_flops_per_token() const;
 };
 

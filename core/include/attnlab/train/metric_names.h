@@ -13,6 +13,11 @@ inline constexpr const char* kTrainStepTimeS = "train/step_time_s";
 inline constexpr const char* kTrainTokens = "train/tokens";
 inline constexpr const char* kTrainMfu = "train/mfu";
 inline constexpr const char* kTrainNonfinite = "train/nonfinite";
+inline constexpr const char* kTrainAuxLoss = "train/aux_loss";  // before aux_loss_weight
+// attn/<statistic>: a variant's statistic (AttentionVariant::statistics) or attn/entropy, the
+// mean over layers as a scalar and per layer as an evaluation of the same name.
+inline constexpr const char* kAttnPrefix = "attn/";
+inline constexpr const char* kAttnEntropy = "attn/entropy";
 inline constexpr const char* kValLoss = "val/loss";
 inline constexpr const char* kGradSyncExposedS = "dist/grad_sync_exposed_s";
 

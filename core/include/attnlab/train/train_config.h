@@ -3,11 +3,22 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 
 #include "attnlab/config/schema.h"
 
 namespace attnlab::train {
+
+// What train.param_groups.<group> sets for the parameters a variant puts in <group>
+// (AttentionVariant::parameter_group): their learning rate is the schedule's times lr_scale;
+// their weight decay is weight_decay, or, when unset, the model's rule (train.weight_decay on
+// matrices, none on 1-D parameters).
+struct ParamGroupRule {
+  double lr_scale = 1.0;
+  std::optional<double> weight_decay;
+};
 
 struct TrainConfig {
   int64_t steps = 0;          // optimizer steps
@@ -20,6 +31,8 @@ struct TrainConfig {
   double weight_decay = 0.0;  // AdamW; never on 1-D parameters (norms, biases)
   double beta1 = 0.0, beta2 = 0.0, adam_eps = 0.0;
   double grad_clip = 0.0;     // max global grad norm; 0 disables clipping
+  double aux_loss_weight = 0.0;  // times the variants' auxiliary losses, added to the loss
+  std::map<std::string, ParamGroupRule> param_groups;  // by group name (see ParamGroupRule)
   double peak_flops = 0.0;    // one device's peak FLOP/s for MFU; 0: probe (cached per machine)
   int64_t eval_every = 0;     // steps between validation passes (and always at the end)
   int64_t log_every = 1;      // steps between progress lines on stdout
@@ -43,6 +56,10 @@ struct TrainConfig {
   bool is_last(int64_t step) const { return step + 1 == steps; }
   bool evaluates_after(int64_t step) const {
     return is_last(step) || (eval_every > 0 && (step + 1) % eval_every == 0);
+  }
+  // The variants' statistics and the attention entropy are measured every log_every steps.
+  bool logs_statistics_after(int64_t step) const {
+    return is_last(step) || (step + 1) % log_every == 0;
   }
   bool checkpoints_after(int64_t step) const {
     return is_last(step) || (checkpoint_every > 0 && (step + 1) % checkpoint_every == 0);

@@ -16,6 +16,7 @@
 #include "attnlab/model/decoder.h"
 #include "attnlab/train/checkpoint.h"
 #include "attnlab/train/metrics_sink.h"
+#include "attnlab/train/optimizer.h"
 #include "attnlab/train/train_config.h"
 
 namespace attnlab::dist {
@@ -75,11 +76,14 @@ class Trainer {
   struct StepStats {
     double lr = 0.0, loss = 0.0, grad_norm = 0.0;
     bool stop = false;  // a stop was requested (agreed over ranks)
+    bool has_aux = false;  // some variant returned an auxiliary loss (mean in aux_loss)
+    double aux_loss = 0.0;
   };
   // The checkpoint's progress (and the sink truncated after it), or a fresh start.
   TrainProgress resume(torch::optim::AdamW& optimizer, TrainResult& result);
   // Forward and backward over grad_accum micro-batches, gradients agreed over ranks, clipped.
-  StepStats forward_backward(int64_t step, torch::optim::Optimizer& optimizer, RankSync& sync);
+  // The variants' auxiliary losses are added with weight aux_loss_weight.
+  StepStats forward_backward(int64_t step, Optimizer& optimizer, RankSync& sync);
   // The loss of one batch [B, T+1] (inputs and shifted targets) on the device, under autocast.
   torch::Tensor batch_loss(const torch::Tensor& tokens_BT1);
   // The next training batch [B, T+1] as int64 on the device.
@@ -87,6 +91,9 @@ class Trainer {
   // The train/* scalars of an applied step (train/mfu only with a peak).
   MetricValues step_metrics(const StepStats& stats, double step_s, double tokens_per_s,
                             const TrainProgress& progress, int world_size) const;
+  // The variants' statistics of this step's last forward (and the attention entropy), this
+  // rank's: attn/<name> as the mean over layers into `record`, per layer as an evaluation.
+  void log_attention_statistics(int64_t step, MetricValues& record);
   // Validation loss, with the gates' per-layer means logged as an evaluation when there are some.
   double validate(int64_t step);
   void save_checkpoint(const torch::optim::Optimizer& optimizer, const TrainProgress& progress);

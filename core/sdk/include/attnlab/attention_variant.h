@@ -1,22 +1,28 @@
-// The C++ interface an attention plugin implements: a torch::nn::Module that turns the
-// rotated, normalised q/k/v of one layer into per-head outputs. The model owns the
+// The C++ interface an attention plugin implements (plugin ABI v2): a torch::nn::Module that
+// turns the rotated, normalised q/k/v of one layer into per-head outputs. The model owns the
 // projections, RoPE and QK-norm; the variant owns only what differs between variants
-// (masking/windowing, gates and their parameters). See docs/PLUGINS.md.
+// (masking/windowing, gates and their parameters). Beyond forward and flops, every capability
+// is optional with a documented default: an auxiliary loss, named statistics, cached decoding
+// and parameter groups. See docs/PLUGINS.md.
 //
-// Shape legend: B batch, H query heads, K key/value heads (H % K == 0), T sequence length,
-// D head dim, C model width.
+// Shape legend: B batch, H query heads, K key/value heads (H % K == 0), T query positions,
+// S key positions (S == T in training), D head dim, C model width.
 #pragma once
 #include <torch/nn/module.h>
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace attnlab {
 
 // What a variant may look at besides q/k/v.
 struct AttentionContext {
-  const torch::Tensor* x_BTC = nullptr;  // normalised input of the layer (for gates)
+  const torch::Tensor* x_BTC = nullptr;  // normalised layer input at the query positions (gates)
   int64_t layer_index = 0;
-  int64_t position_offset = 0;           // position of token 0 (0 unless decoding with a cache)
+  // Absolute position of the first query (0 in training). The T queries are the last T of the
+  // S key positions: query i sits at position_offset + i, key j at position_offset + T - S + j.
+  int64_t position_offset = 0;
 };
 
 // Attention FLOPs of one layer for one sequence, counting only the work the variant does
@@ -26,16 +32,49 @@ struct AttentionFlops {
   double backward = 0.0;
 };
 
+// One named statistic of the last forward, e.g. {"kept_fraction", 0.12, 0, 1}: a detached
+// scalar tensor (read by the trainer only at its log interval, so recording it costs no sync)
+// and the closed range it always lies in.
+struct VariantStatistic {
+  std::string name;  // snake_case; logged as attn/<name> (mean over layers) and per layer
+  torch::Tensor value;
+  double min = 0.0;
+  double max = 1.0;
+};
+
+// kv_reach() of a variant whose queries may see every earlier key.
+inline constexpr int64_t kUnboundedReach = -1;
+
 class AttentionVariant : public torch::nn::Module {
  public:
   ~AttentionVariant() override = default;
-  // q_BHTD, k_BKTD, v_BKTD -> y_BHTD (before the output projection).
-  virtual torch::Tensor forward(const torch::Tensor& q_BHTD, const torch::Tensor& k_BKTD,
-                                const torch::Tensor& v_BKTD, const AttentionContext& ctx) = 0;
+  // q_BHTD [B, H, T, D], k_BKSD and v_BKSD [B, K, S, D] -> y_BHTD (before the output
+  // projection). Training calls it with S == T and position_offset 0; a variant that does not
+  // support_decoding() may reject anything else.
+  virtual torch::Tensor forward(const torch::Tensor& q_BHTD, const torch::Tensor& k_BKSD,
+                                const torch::Tensor& v_BKSD, const AttentionContext& ctx) = 0;
   // FLOPs for one sequence of length T with the dims the variant was created with.
   virtual AttentionFlops flops(int64_t T) const = 0;
   // Per-head gate activations of the last forward, [B, T, H], for reports; undefined if none.
   virtual torch::Tensor last_gate_BTH() const { return {}; }
+
+  // Decoding with a cache. Default: not supported. A variant that returns true computes the
+  // same outputs for the queries at positions p..p+T-1 from the cached keys (S >= T) as a full
+  // forward over the whole sequence computes at those positions.
+  virtual bool supports_decoding() const { return false; }
+  // The farthest back any query can look: a query at position p reads no key before
+  // p - kv_reach(). kUnboundedReach (the default) means every earlier key, so a cache keeps
+  // them all; a window w lets the model keep a rolling cache of w + 1 positions.
+  virtual int64_t kv_reach() const { return kUnboundedReach; }
+  // A differentiable scalar the trainer adds to the loss, times train.aux_loss_weight, summed
+  // over layers (logged as train/aux_loss). Default: undefined (no auxiliary loss).
+  virtual torch::Tensor aux_loss() const { return {}; }
+  // Statistics of the last forward. Default: none.
+  virtual std::vector<VariantStatistic> statistics() const { return {}; }
+  // The optimizer group of one of this variant's parameters (its name as in
+  // named_parameters()): "" (the default) puts it with the model's parameters; a name such as
+  // "gate" lets train.param_groups.<name> set its learning-rate scale and weight decay.
+  virtual std::string parameter_group(const std::string& parameter_name) const { return ""; }
 };
 
 }  // namespace attnlab

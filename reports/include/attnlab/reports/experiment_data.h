@@ -47,6 +47,9 @@ struct RunData {
   std::optional<double> mfu_mean;            // run_info mfu_mean (a fraction of peak), if logged
   std::optional<double> median_step_time_s;  // median of train/step_time_s
   std::vector<std::vector<double>> gate_mean_LH;  // last `gate_mean` eval, empty if none
+  // The last value of each attn/<statistic> metric (the variants' statistics, the attention
+  // entropy), mean over layers, by statistic name without the prefix.
+  std::map<std::string, double> final_attention_stats;
 
   bool finished() const { return record.status == "finished"; }
 };

@@ -41,6 +41,11 @@ std::string ablation_unavailable(const ExperimentData& data);
 // and tokens needed to reach the baseline's final val loss.
 Table efficiency_table(const ExperimentData& data, const std::string& baseline);
 
+// Per arm: final val loss and tokens/s next to the last value of every attention statistic the
+// runs logged (attn/<name>: kept fraction, active heads, mean gate, entropy, ...), mean ± std
+// over the finished runs. nullopt when no run logged any.
+std::optional<Table> attention_stats_table(const ExperimentData& data);
+
 // The step where a val/loss curve first reaches `target`, interpolated linearly between the
 // two evals around the crossing; nullopt when it never does.
 std::optional<double> steps_to_reach(const std::vector<CurvePoint>& val_loss, double target);
