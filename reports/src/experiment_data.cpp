@@ -95,6 +95,7 @@ RunData load_run(const store::Store& store, const store::RunRecord& record) {
   run.tokens = curve(store, record.id, metric::kTrainTokens);
   run.step_time_s = curve(store, record.id, metric::kTrainStepTimeS);
   run.tokens_per_s = curve(store, record.id, metric::kTrainTokensPerS);
+  run.entropy = curve(store, record.id, metric::kAttnEntropy);
   run.info = store.run_info(record.id);
   if (!run.val_loss.empty()) {
     run.final_val_step = run.val_loss.back().step;

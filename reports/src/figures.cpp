@@ -373,6 +373,8 @@ FiguresResult write_figures(const ExperimentData& data, const fs::path& dir,
   FigureWriter writer(dir, options, result);
   loss_curves(data, writer, options, "loss_train", &RunData::train_loss, "train loss");
   loss_curves(data, writer, options, "loss_val", &RunData::val_loss, "validation loss");
+  loss_curves(data, writer, options, "attn_entropy", &RunData::entropy,
+              "attention entropy (nats, mean over layers)");
   val_loss_bars(data, writer);
   bench_figures(data, writer, result);
   gate_heatmaps(data, writer);

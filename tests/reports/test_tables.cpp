@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -273,4 +274,46 @@ TEST_CASE("efficiency table: GPU runs show the allocator's peak and what it rese
   CHECK(t.rows[0][2].text.find("reserved)") != std::string::npos);
   CHECK(t.rows[1][2].text.find("GPU") == std::string::npos);  // a CPU arm: RSS only
   CHECK(data_row(t, "gated_window").at(column(t, "peak_gpu_allocated_bytes")).empty());
+}
+
+TEST_CASE("attention statistics table: the last attn/* value per run, averaged per arm") {
+  auto synth = make_synthetic_store("attention_stats", "");
+  std::map<std::string, std::vector<double>> kept, entropy;  // per variant, finished runs
+  {
+    attnlab::store::Store store(synth.db_path);
+    std::mt19937 rng(std::random_device{}());
+    std::uniform_real_distribution<double> unit(0.05, 0.95);
+    for (const auto& run : store.runs(synth.name)) {
+      const bool windowed = run.variant == "gated_window";
+      for (int64_t step : {9, 19, 29}) {  // the last logged value counts, not the first
+        const double e = 3.0 * unit(rng), k = unit(rng);
+        std::vector<std::pair<std::string, double>> values = {{"attn/entropy", e}};
+        if (windowed) values.emplace_back("attn/kept_fraction", k);
+        store.log_metrics(run.id, step, values);
+        if (step != 29 || run.status != "finished") continue;
+        entropy[run.variant].push_back(e);
+        if (windowed) kept[run.variant].push_back(k);
+      }
+    }
+  }
+  attnlab::store::Store store(synth.db_path);
+  const auto data = load_experiment(store, synth.name);
+  const auto table = attention_stats_table(data);
+  REQUIRE(table);
+  CHECK(table->header == std::vector<std::string>{"Arm", "Val loss", "Tokens/s", "entropy",
+                                                  "kept_fraction"});
+  for (const auto& [variant, values] : entropy) {
+    INFO(variant);
+    CHECK(number(*table, variant, "entropy_mean") == Approx(avg(values)).epsilon(1e-9));
+    CHECK(number(*table, variant, "val_loss_mean") ==
+          Approx(avg(synth.final_val_loss.at(variant))).epsilon(1e-9));
+  }
+  REQUIRE(kept.count("gated_window"));
+  CHECK(number(*table, "gated_window", "kept_fraction_mean") ==
+        Approx(avg(kept.at("gated_window"))).epsilon(1e-9));
+  CHECK(data_row(*table, "dense").at(column(*table, "kept_fraction_mean")).empty());
+
+  auto plain = make_synthetic_store("attention_stats_none", "");
+  attnlab::store::Store plain_store(plain.db_path);
+  CHECK_FALSE(attention_stats_table(load_experiment(plain_store, plain.name)));
 }

@@ -33,6 +33,7 @@ struct RunData {
   nlohmann::json config;  // record.config_json, parsed
   std::string arm;        // the name of the arm the run is a seed of
   std::vector<CurvePoint> train_loss, val_loss, tokens, step_time_s, tokens_per_s;
+  std::vector<CurvePoint> entropy;  // attn/entropy (mean over layers) at the log interval
   std::map<std::string, std::string> info;  // run_info: key -> JSON text
 
   std::optional<double> final_val_loss;  // val/loss at its last step, if finite

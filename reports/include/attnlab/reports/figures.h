@@ -1,5 +1,5 @@
 // The report's figures, drawn by gnuplot: loss curves per arm (mean line, min–max band over
-// seeds), the final val loss bar chart per arm with error bars, throughput and memory against
+// seeds), the attention entropy (attn/entropy) per arm the same way, the final val loss bar chart per arm with error bars, throughput and memory against
 // sequence length per plugin (from `attnlab bench`), and per-layer/head gate heatmaps for arms
 // that log gates (gates_<arm name as a file stem>). Each figure is <id>.png and <id>.pdf with
 // <id>.gp and <id>.dat beside them.
