@@ -67,17 +67,19 @@ class HeadThresholdVariant : public AttentionVariant {
     const auto active_BTH = score_BTH.detach() >= threshold_;
     last_gate_BTH_ = score_BTH.detach();
     active_fraction_ = active_BTH.to(torch::kDouble).mean();
+    measured_in_eval_ = false;
     if (is_training()) {
       return kernels::gated_causal_attention(q_BHTD, k_BKTD, v_BKTD, mask_BTH, {});
     }
-    eval_active_fraction_ = active_fraction_.item<double>();
+    measured_in_eval_ = true;
     return kernels::active_rows_attention(q_BHTD, k_BKTD, v_BKTD, active_BTH) *
            mask_BTH.permute({0, 2, 1}).unsqueeze(-1);
   }
 
   // In eval mode after a forward, the attention part is scaled by the active fraction measured.
   AttentionFlops flops(int64_t T) const override {
-    const double active = is_training() || eval_active_fraction_ < 0 ? 1.0 : eval_active_fraction_;
+    const double active =
+        is_training() || !measured_in_eval_ ? 1.0 : active_fraction_.item<double>();
     const auto count =
         kernels::head_threshold_flops(T, dims_.n_head, dims_.n_kv_head, dims_.head_dim, active);
     return {count.forward, count.backward};
@@ -105,7 +107,7 @@ class HeadThresholdVariant : public AttentionVariant {
   double threshold_;
   kernels::HeadThresholdMode mode_;
   torch::Tensor weight_H2D_, bias_H_, last_gate_BTH_, active_fraction_;
-  double eval_active_fraction_ = -1.0;  // < 0 until an eval-mode forward
+  bool measured_in_eval_ = false;  // the last forward ran in eval mode (active_fraction_ is its)
 };
 
 attnlab::AttentionVariant* make(const attnlab_layer_dims& dims, const nlohmann::json& options) {

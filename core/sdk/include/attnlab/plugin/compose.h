@@ -1,6 +1,6 @@
 // Composing plugins: a plugin creates a variant of a sibling plugin (a library in its own
 // directory) through the ABI, the way the loader would: dlopen, entry symbol, ABI version,
-// struct size and name checked, the sibling's options completed from its defaults and checked
+// struct size, LibTorch version and C++ ABI, and name checked, the sibling's options completed from its defaults and checked
 // against its specs (unknown keys, types, ranges, choices) with errors naming the full key.
 // Header-only (SDK); libraries are never dlclose'd, as in the loader.
 //
@@ -8,6 +8,7 @@
 //       &kOptions, "gated_window", dims, R"({"window": 5})", "attention.options.inner_options");
 #pragma once
 #include <dlfcn.h>
+#include <torch/version.h>
 
 #include <cmath>
 #include <memory>
@@ -49,7 +50,10 @@ inline const attnlab_plugin_descriptor& open_descriptor(const std::string& direc
   auto entry =
       reinterpret_cast<attnlab_plugin_entry_fn>(dlsym(handle, ATTNLAB_PLUGIN_ENTRY_SYMBOL));
   const attnlab_plugin_descriptor* d = entry ? entry() : nullptr;
-  if (!d) throw std::invalid_argument(where + ": no " ATTNLAB_PLUGIN_ENTRY_SYMBOL " descriptor");
+  if (!d) {
+    throw std::invalid_argument(where + ": no " ATTNLAB_PLUGIN_ENTRY_SYMBOL
+                                " descriptor; is it an attnlab plugin built with this attnlab?");
+  }
   if (d->abi_version != ATTNLAB_PLUGIN_ABI_VERSION) {
     throw std::invalid_argument(where + ": ABI version " + std::to_string(d->abi_version) +
                                 ", expected " + std::to_string(ATTNLAB_PLUGIN_ABI_VERSION) +
@@ -60,9 +64,16 @@ inline const attnlab_plugin_descriptor& open_descriptor(const std::string& direc
                                 ", expected " + std::to_string(sizeof(attnlab_plugin_descriptor)) +
                                 "; rebuild it with this attnlab");
   }
+  if (!d->torch_version || std::string(d->torch_version) != TORCH_VERSION ||
+      d->cxx11_abi != _GLIBCXX_USE_CXX11_ABI) {
+    throw std::invalid_argument(where + ": built against LibTorch " +
+                                (d->torch_version ? d->torch_version : "(null)") +
+                                ", this plugin runs " TORCH_VERSION "; rebuild it with this attnlab");
+  }
   if (!d->name || name != d->name || !d->create || !d->destroy || (d->n_options && !d->options)) {
     throw std::invalid_argument(where + ": descriptor is incomplete or names another plugin ('" +
-                                (d->name ? d->name : "(null)") + "')");
+                                (d->name ? d->name : "(null)") +
+                                "'); rebuild it, or name the plugin its file is named after");
   }
   return *d;
 }
