@@ -2,9 +2,17 @@
 # Installs attnlab's system dependencies (Debian bookworm packages; skips what is installed)
 # and builds it into build/ (RelWithDebInfo). Safe to run again: it only does what is missing.
 #   scripts/setup.sh            # install + configure + build
+#   scripts/setup.sh --tests    # also clang and the fuzz targets (build-fuzz/) the suite runs
 #   ATTNLAB_BUILD_DIR=out scripts/setup.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+with_tests=0
+for arg in "$@"; do
+  case $arg in
+    --tests) with_tests=1 ;;
+    *) echo "setup.sh: unknown argument '$arg' (usage: scripts/setup.sh [--tests])" >&2; exit 2 ;;
+  esac
+done
 
 packages=(
   build-essential cmake git pkg-config
@@ -12,12 +20,14 @@ packages=(
   libopenblas0-openmp     # fast BLAS for LibTorch's CPU matmuls (reference BLAS is ~25x slower)
   libgloo-dev             # headers of c10d's Gloo backend (CPU distributed training)
   libyaml-cpp-dev libsqlite3-dev libboost-program-options-dev nlohmann-json3-dev
+  sqlite3                 # scripts/stress_resume.sh reads the store (CTest stress_resume)
   libpcre2-dev libicu-dev zlib1g-dev libzstd-dev
   catch2
   gnuplot-nox             # report figures (PNG/PDF)
   texlive-latex-base texlive-latex-recommended  # pdflatex + booktabs: tests compile tables.tex
   python3-torch python3-yaml  # the PyTorch peer (benchmarks/peer) and its CPU test (peer_cpu)
 )
+[ $with_tests -eq 0 ] || packages+=(clang)  # libFuzzer + sanitizers for the fuzz targets
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -36,4 +46,9 @@ if [ ! -f "$build_dir/CMakeCache.txt" ]; then
 fi
 echo "setup: building in $build_dir with $jobs jobs (first build takes a few minutes)"
 cmake --build "$build_dir" -j "$jobs"
+if [ $with_tests -eq 1 ]; then  # CTest fuzz_brief runs them (tests/fuzz/run_brief.sh)
+  [ -f build-fuzz/CMakeCache.txt ] || cmake --preset fuzz >/dev/null
+  echo "setup: building the fuzz targets in build-fuzz (clang)"
+  cmake --build build-fuzz -j "$jobs"
+fi
 echo "setup: done; the CLI is $build_dir/attnlab"

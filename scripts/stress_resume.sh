@@ -4,8 +4,9 @@
 # progress line plus a random delay of 0-400 ms, so kills also land mid-step and
 # mid-checkpoint), re-runs the same command until it finishes, and compares the final
 # checkpoint (every tensor, with test_train's checkpoint comparer: the archive bytes embed
-# parameter addresses, the tensors do not) and the deterministic per-step metrics in the
-# store with an uninterrupted run. Prints "K of N identical"; exits non-zero unless K == N.
+# parameter addresses, the tensors do not) and every per-step metric in the store but the
+# timing-derived ones (`attnlab report --timing-metrics`) with an uninterrupted run.
+# Prints "K of N identical"; exits non-zero unless K == N. CTest runs 3 trials (stress_resume).
 #   scripts/stress_resume.sh 20
 #   ATTNLAB_BUILD_DIR=build-ckpt STRESS_VARIANT=dense STRESS_STEPS=16 scripts/stress_resume.sh 5
 set -euo pipefail
@@ -32,10 +33,16 @@ train_args=(train experiments/smoke.yaml "attention=$variant" "train.steps=$step
             train.batch_size=2 train.eval_every=4 train.log_every=1 data.val_tokens=512
             train.threads=1 model.d_model=32 model.head_dim=8 model.ffn_hidden=64 model.n_layer=2)
 final_name=$(printf 'step_%010d.ckpt' "$steps")
-ckpt_dir() { echo "$1/runs/x/smoke/default/checkpoints"; }  # `train` names its one run "default"
-metrics_of() {  # every deterministic metric, one "name step value" line each
+ckpt_dir() {  # `train` names its one run by its overrides: read the name from the store
+  local name=""
+  [[ -f $1/x.db ]] && name=$(sqlite3 "$1/x.db" "select name from runs" 2>/dev/null || true)
+  echo "$1/runs/x/smoke/$name/checkpoints"
+}
+timing=$("$exe" report --timing-metrics) || { echo "stress_resume.sh: $exe report --timing-metrics failed" >&2; exit 2; }
+timing_sql=$(printf "'%s'," $timing)
+metrics_of() {  # every metric but the timing-derived ones, one "name step value" line each
   sqlite3 "$1" "select name, step, printf('%.17g', value) from metrics
-                where name not in ('train/tokens_per_s', 'train/step_time_s') order by name, step"
+                where name not in (${timing_sql%,}) order by name, step"
   sqlite3 "$1" "select 'eval', name, step, value_json from evals order by name, step"
   sqlite3 "$1" "select 'status', status from runs"
 }
@@ -46,6 +53,7 @@ newest_step() {  # the newest checkpoint's step in a directory, 0 without one
 }
 
 echo "reference: $steps uninterrupted steps of attention=$variant"
+mkdir -p "$work/ref"
 "$exe" "${train_args[@]}" train.checkpoint_every=1 --db "$work/ref/x.db" >"$work/ref.log" 2>&1 ||
   { cat "$work/ref.log"; echo "stress_resume.sh: the reference run failed" >&2; exit 1; }
 metrics_of "$work/ref/x.db" >"$work/ref.metrics"
@@ -53,6 +61,7 @@ metrics_of "$work/ref/x.db" >"$work/ref.metrics"
 identical=0
 for ((trial = 1; trial <= n_trials; ++trial)); do
   dir=$work/t$trial
+  mkdir -p "$dir"
   every=$((1 + RANDOM % 3))  # checkpoint_every does not change results
   kills=$((1 + RANDOM % 4))
   log=$dir.log
@@ -80,14 +89,16 @@ for ((trial = 1; trial <= n_trials; ++trial)); do
     echo "trial $trial: attnlab exited with $rc:"; tail -n 5 "$log"
     break
   done
-  verdict="differs"
-  if [[ -f "$(ckpt_dir "$dir")/$final_name" ]] &&
-     ATTNLAB_CKPT_A="$(ckpt_dir "$work/ref")/$final_name" ATTNLAB_CKPT_B="$(ckpt_dir "$dir")/$final_name" \
-       "$compare" '[.compare]' >"$dir.compare" 2>&1 &&
-     diff -q <(metrics_of "$dir/x.db") "$work/ref.metrics" >/dev/null; then
-    verdict="identical"
-    identical=$((identical + 1))
+  verdict="identical"
+  if [[ ! -f "$(ckpt_dir "$dir")/$final_name" ]]; then
+    verdict="differs: no final checkpoint $final_name"
+  elif ! ATTNLAB_CKPT_A="$(ckpt_dir "$work/ref")/$final_name" ATTNLAB_CKPT_B="$(ckpt_dir "$dir")/$final_name" \
+         "$compare" '[.compare]' >"$dir.compare" 2>&1; then
+    verdict="differs: checkpoint tensors: $(grep -m 3 -iE 'differ|mismatch|fail' "$dir.compare" | tr '\n' ' ')"
+  elif ! metrics_of "$dir/x.db" | diff "$work/ref.metrics" - >"$dir.diff"; then
+    verdict="differs: metrics (reference < > resumed): $(head -n 4 "$dir.diff" | tr '\n' ' ')"
   fi
+  [[ $verdict == identical ]] && identical=$((identical + 1))
   echo "trial $trial: $done_kills kills, checkpoint_every=$every: $verdict"
 done
 echo "$identical of $n_trials identical"

@@ -7,6 +7,8 @@
 #include <iostream>
 #include <sstream>
 
+#include "attnlab/store/store.h"
+
 namespace attnlab::cli {
 
 ParsedArgs parse_args(const std::string& command, const std::string& usage,
@@ -44,7 +46,7 @@ ParsedArgs parse_args(const std::string& command, const std::string& usage,
 
 std::string default_db_path() {
   if (const char* env = std::getenv("ATTNLAB_DB"); env && *env) return env;
-  return "results/attnlab.db";
+  return std::string(store::kDefaultResultsDir) + "/attnlab.db";
 }
 
 std::filesystem::path default_plugin_dir() {

@@ -30,7 +30,8 @@ ParsedArgs parse_args(const std::string& command, const std::string& usage,
                       const po::options_description& options, const std::vector<std::string>& args,
                       const std::string& positional_name = "");
 
-// `results/attnlab.db` under the current directory unless ATTNLAB_DB is set.
+// `results/attnlab.db` under the current directory unless ATTNLAB_DB is set. Only that default
+// folder is created when missing; any other --db must name an existing directory (Store).
 std::string default_db_path();
 // Directory holding libattnlab_<name>.so: ATTNLAB_PLUGIN_DIR, else <executable dir>/plugins.
 std::filesystem::path default_plugin_dir();

@@ -4,6 +4,8 @@
 //   tokenize    UTF-8 text on stdin -> token ids (to check what the model sees)
 //   detokenize  token ids on stdin -> text
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 #include <cstdlib>
 #include <iostream>
 #include <iterator>
@@ -41,6 +43,22 @@ Tokenizer load_tokenizer(const ParsedArgs& a) {
                          a.vm["tokenizer-dir"].as<std::string>());
 }
 
+// An integer option declared as a string: boost would read "-1" into an unsigned as 2^64-1 and
+// accept any negative int, so every count is parsed here. Anything but a plain decimal number
+// in lo .. hi is a UsageError naming the option, the value and the range.
+uint64_t count_option(const ParsedArgs& a, const std::string& name, uint64_t lo, uint64_t hi,
+                      const std::string& meaning = "") {
+  const std::string v = a.vm[name].as<std::string>();
+  uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (v.empty() || ec != std::errc() || end != v.data() + v.size() || n < lo || n > hi)
+    throw UsageError("--" + name + " '" + v + "' is not a whole number " +
+                     (hi == UINT64_MAX ? ">= " + std::to_string(lo)
+                                       : "in " + std::to_string(lo) + " .. " + std::to_string(hi)) +
+                     (meaning.empty() ? "" : " (" + meaning + ")"));
+  return n;
+}
+
 std::string quoted(const std::string& bytes) {  // JSON string; invalid UTF-8 shown as U+FFFD
   return nlohmann::json(bytes).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -54,11 +72,12 @@ int data_prepare(const Args& args) {
       "shard file prefix: NAME_val_000000.bin, NAME_train_000001.bin, ...")(
       "text-field", po::value(&p.text_field)->default_value(p.text_field),
       "JSONL field holding the document text")(
-      "shard-tokens", po::value(&p.shard_tokens)->default_value(p.shard_tokens),
+      "shard-tokens", po::value<std::string>()->default_value(std::to_string(p.shard_tokens)),
       "tokens per train shard")(
-      "val-tokens", po::value<uint64_t>(),
+      "val-tokens", po::value<std::string>(),
       "tokens of the validation shard, written first (default: --shard-tokens; 0: none)")(
-      "threads", po::value(&p.threads)->default_value(0), "tokenizer threads (0: every core)")(
+      "threads", po::value<std::string>()->default_value("0"),
+      "tokenizer threads, at most 1024 (0: every core)")(
       "skip-bad-lines", po::bool_switch(&p.skip_bad_lines),
       "warn about and skip malformed JSONL lines instead of stopping")(
       "overwrite", po::bool_switch(&p.overwrite),
@@ -74,7 +93,11 @@ int data_prepare(const Args& args) {
   p.inputs = a.positional;
   p.tokenizer = a.vm["tokenizer"].as<std::string>();
   p.tokenizer_dir = a.vm["tokenizer-dir"].as<std::string>();
-  p.val_tokens = a.vm.count("val-tokens") ? a.vm["val-tokens"].as<uint64_t>() : p.shard_tokens;
+  p.shard_tokens = count_option(a, "shard-tokens", 1, INT32_MAX, "the header's int32 count");
+  p.val_tokens = a.vm.count("val-tokens")
+                     ? count_option(a, "val-tokens", 0, INT32_MAX, "0: no validation shard")
+                     : p.shard_tokens;
+  p.threads = int(count_option(a, "threads", 0, data::kMaxPrepareThreads, "0: every core"));
   p.progress = !a.vm["quiet"].as<bool>();
   const auto r = data::prepare_shards(p);
   std::cout << "prepared " << r.documents << " documents, " << r.tokens << " tokens ("
@@ -89,12 +112,13 @@ int data_prepare(const Args& args) {
 
 int data_inspect(const Args& args) {
   po::options_description o("attnlab data inspect");
-  o.add_options()("show", po::value<size_t>()->default_value(32),
-                  "how many leading tokens to decode");
+  o.add_options()("show", po::value<std::string>()->default_value("32"),
+                  "how many leading tokens to decode (0: none)");
   add_tokenizer_options(o, "auto");
   auto a = parse_args("data inspect", "[options] SHARD...", o, args, "shard");
   if (a.help) return 0;
   if (a.positional.empty()) throw UsageError("no SHARD given");
+  const uint64_t show = count_option(a, "show", 0, UINT64_MAX);
   int status = 0;
   for (const auto& path : a.positional) {
     const data::MappedShard shard(path);
@@ -123,7 +147,7 @@ int data_inspect(const Args& args) {
       continue;
     }
     std::cout << "  vocabulary: OK, every id < " << tok.vocab_size() << " (" << tok.name() << ")\n";
-    const size_t n = std::min<uint64_t>(a.vm["show"].as<size_t>(), shard.size());
+    const size_t n = std::min<uint64_t>(show, shard.size());
     std::vector<int32_t> head(n);
     shard.copy(0, n, head.data());
     std::cout << "  first " << n << " ids:";
@@ -205,6 +229,15 @@ int data_detokenize(const Args& args) {
   return 0;
 }
 
+// Output that did not reach stdout (a full disk, a failing device) is an error, not exit 0
+// with a truncated result.
+int flushed(int status) {
+  if (!std::cout.flush())
+    throw data::DataError(
+        "cannot write to standard output (disk full or device error); the output is incomplete");
+  return status;
+}
+
 struct Subcommand {
   const char* name;
   const char* summary;
@@ -233,7 +266,7 @@ int cmd_data(const Args& args) {
     return args.empty() ? 2 : 0;
   }
   for (const auto& s : kSubcommands)
-    if (args[0] == s.name) return s.fn(Args(args.begin() + 1, args.end()));
+    if (args[0] == s.name) return flushed(s.fn(Args(args.begin() + 1, args.end())));
   throw UsageError("unknown subcommand '" + args[0] +
                    "'; expected prepare, inspect, tokenize or detokenize");
 }

@@ -7,6 +7,7 @@
 #include "attnlab/reports/experiment_data.h"
 #include "attnlab/reports/report.h"
 #include "attnlab/store/store.h"
+#include "attnlab/train/metric_names.h"
 #include "cli_common.h"
 #include "commands.h"
 
@@ -16,7 +17,8 @@ namespace {
 
 constexpr const char* kUsage =
     "--experiment NAME [--out DIR] [--db PATH] [--format md,tex,csv] [--baseline ARM] "
-    "[--logx]\n       attnlab report --run ID --config [--db PATH]\n\n"
+    "[--logx]\n       attnlab report --run ID --config [--db PATH]\n"
+    "       attnlab report --timing-metrics\n\n"
     "Writes report.md (tables, figures, the data behind every number), tables.tex (booktabs,\n"
     "\\input-able), tables/{main,ablation,efficiency,runs}.{md,tex,csv} and\n"
     "figures/*.{png,pdf,gp,dat} (gnuplot; without it only the .gp/.dat). Statistics use\n"
@@ -54,10 +56,17 @@ int cmd_report(const Args& args) {
       "logx", po::bool_switch(), "log-scale step axis on the loss curves")(
       "gnuplot", po::value<std::string>()->default_value("gnuplot"), "gnuplot program or path")(
       "run", po::value<int64_t>(), "with --config: the run whose stored config to print")(
-      "config", po::bool_switch(), "print the stored resolved config and overrides of --run ID");
+      "config", po::bool_switch(), "print the stored resolved config and overrides of --run ID")(
+      "timing-metrics", po::bool_switch(),
+      "print the metrics computed from wall-clock time, one per line (they differ between two "
+      "runs of one config; comparisons of runs skip them), and exit");
   auto parsed = parse_args("report", kUsage, options, args);
   if (parsed.help) return 0;
   const auto& vm = parsed.vm;
+  if (vm["timing-metrics"].as<bool>()) {
+    for (const char* name : metric::kTimingDerived) std::cout << name << "\n";
+    return 0;
+  }
 
   std::set<std::string> formats;
   try {
@@ -66,11 +75,13 @@ int cmd_report(const Args& args) {
     throw UsageError(e.what());
   }
   const std::string db = vm["db"].as<std::string>();
-  if (!std::filesystem::exists(db)) {
+  std::error_code ec;  // an unreadable location is left to the store's open, which names it
+  if (!std::filesystem::exists(db, ec) && !ec) {
     throw UsageError("no results store at " + db +
                      " (train something with 'attnlab run' first, or pass --db PATH)");
   }
-  store::Store store(db);
+  const auto opened = store::open_store_to_read(db);  // read-only: never needs write access
+  const store::Store& store = *opened;
 
   if (vm["config"].as<bool>() || vm.count("run")) {
     if (!vm["config"].as<bool>() || !vm.count("run")) {

@@ -26,6 +26,26 @@ std::vector<fs::path> search_dirs_for(const fs::path& experiment, const ComposeO
   return dirs;
 }
 
+// Throws when `dir`, given as the experiment, is a directory, naming .yaml files in it.
+void reject_directory(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return;
+  std::vector<std::string> files;
+  for (const auto& f : fs::directory_iterator(dir, ec)) {
+    if (f.is_regular_file(ec) && f.path().extension() == ".yaml")
+      files.push_back(f.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  if (files.size() > 3) {
+    files.resize(3);
+    files.push_back("...");
+  }
+  throw ConfigError("", origin_in(dir.string()),
+                    dir.string() + " is a directory; give an experiment file (a .yaml path" +
+                        (files.empty() ? "" : " such as " + join_list(files)) +
+                        ") or an experiment name");
+}
+
 GroupOverride to_group_override(const Override& o) {
   GroupOverride g{o.kind, o.key, std::nullopt, o.origin};
   if (o.values.empty()) return g;
@@ -149,9 +169,13 @@ std::vector<ResolvedConfig> compose_experiment(const fs::path& experiment_file,
                                                const std::vector<std::string>& overrides,
                                                const ComposeOptions& options) {
   std::error_code ec;
+  reject_directory(experiment_file);
   if (!fs::is_regular_file(experiment_file, ec)) {
     throw ConfigError("", origin_in(experiment_file.string()),
-                      "experiment file not found; give a path or a name from the config directory");
+                      fs::exists(experiment_file, ec)
+                          ? "not a regular file (a device or a pipe?); give a .yaml file"
+                          : "experiment file not found; give a path or a name from the config "
+                            "directory");
   }
   const auto search_dirs = search_dirs_for(experiment_file, options);
   ConfigFileCache cache;
@@ -203,6 +227,7 @@ fs::path resolve_experiment_path(const std::string& name_or_path, const ComposeO
       if (fs::is_regular_file(file, ec)) return file;
     }
   }
+  reject_directory(given);
   std::set<std::string> known;
   std::string dirs;
   for (const auto& dir : options.search_path) {

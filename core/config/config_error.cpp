@@ -2,11 +2,12 @@
 // dotted-key accessors.
 #include "attnlab/config/config.h"
 #include "config_tree.h"
+#include "scalar.h"
 
 namespace attnlab::config {
 
 std::string Origin::str() const {
-  if (file == kOverrideFile) return "override '" + detail + "'";
+  if (file == kOverrideFile) return "override '" + escape_control_chars(detail) + "'";
   if (line > 0) {
     std::string s = file + ":" + std::to_string(line);
     if (column > 0) s += ":" + std::to_string(column);
@@ -17,11 +18,12 @@ std::string Origin::str() const {
   return "<unknown origin>";
 }
 
+// One line whatever the input held: control characters and broken UTF-8 as escapes.
 static std::string error_line(const std::string& key, const Origin& origin,
                               const std::string& message) {
   std::string s = origin.str() + ": ";
   if (!key.empty()) s += key + ": ";
-  return s + message;
+  return escape_control_chars(s + message);
 }
 
 ConfigError::ConfigError(std::string key, Origin origin, std::string message)

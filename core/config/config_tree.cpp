@@ -1,10 +1,37 @@
-// Dotted paths and the recursive merge of config trees, keeping every key's origin.
+// Dotted paths, the recursive merge of config trees (keeping every key's origin) and the
+// size budget.
 #include "config_tree.h"
 
 #include <cstdlib>
 #include <iterator>
 
 namespace attnlab::config {
+
+bool SizeBudget::spend(size_t values, size_t bytes) {
+  values_ += values;
+  bytes_ += bytes;
+  return values_ <= kMaxConfigValues && bytes_ <= kMaxConfigBytes;
+}
+
+bool SizeBudget::spend(const json& value) {
+  if (value.is_string()) return spend(1, value.get_ref<const std::string&>().size());
+  if (!spend(1, 0)) return false;
+  if (value.is_object()) {
+    for (const auto& [key, child] : value.items()) {
+      if (!spend(0, key.size()) || !spend(child)) return false;
+    }
+  } else if (value.is_array()) {
+    for (const auto& child : value) {
+      if (!spend(child)) return false;
+    }
+  }
+  return true;
+}
+
+std::string SizeBudget::limits_text() {
+  return std::to_string(kMaxConfigValues) + " values or " + std::to_string(kMaxConfigBytes >> 20) +
+         " MiB of keys and strings";
+}
 
 std::vector<std::string> split_dotted(const std::string& dotted) {
   std::vector<std::string> parts;

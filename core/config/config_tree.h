@@ -1,5 +1,6 @@
 // Internal: a config tree under construction (json plus the origin of every dotted key),
-// dotted-path helpers and the recursive merge that composition is built from.
+// dotted-path helpers, the recursive merge that composition is built from, and the size
+// bound that keeps YAML aliases and interpolations from expanding without end.
 #pragma once
 #include <map>
 #include <nlohmann/json.hpp>
@@ -20,6 +21,27 @@ inline const char* const kDefaultFile = "<default>";    // Origin::file of schem
 inline Origin origin_in(std::string file, int line = 0, int column = 0) {
   return Origin{std::move(file), line, column, ""};
 }
+
+// How big one YAML file (aliases expanded), one override value, or what interpolations add to
+// a config may grow: far beyond any real config, small enough that an alias bomb fails in
+// well under a second instead of exhausting memory.
+inline constexpr size_t kMaxConfigValues = 1000000;          // maps, lists and scalars
+inline constexpr size_t kMaxConfigBytes = size_t{64} << 20;  // text of keys and strings
+
+// Counts values and text against kMaxConfigValues / kMaxConfigBytes.
+class SizeBudget {
+ public:
+  // Counts `values` values holding `bytes` of text; false once either limit is passed.
+  bool spend(size_t values, size_t bytes);
+  // Counts every value and key inside `value`.
+  bool spend(const json& value);
+  // "1000000 values or 64 MiB of keys and strings", for messages.
+  static std::string limits_text();
+
+ private:
+  size_t values_ = 0;
+  size_t bytes_ = 0;
+};
 
 struct ConfigTree {
   json tree = json::object();

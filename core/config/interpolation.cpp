@@ -1,5 +1,5 @@
 // Interpolation: a depth-first resolver over dotted keys that detects cycles with an
-// in-progress set.
+// in-progress set and bounds what interpolations copy (nested ones multiply).
 #include "interpolation.h"
 
 #include <algorithm>
@@ -48,6 +48,12 @@ class Resolver {
       std::string chain;
       for (; it != active_.end(); ++it) chain += *it + " -> ";
       throw ConfigError(key, origin(key), "interpolation cycle: " + chain + key);
+    }
+    if (active_.size() == kMaxChain) {
+      throw ConfigError(key, origin(key),
+                        "interpolations go more than " + std::to_string(kMaxChain) +
+                            " levels deep (" + active_.front() + " -> " + active_[1] +
+                            " -> ...); refer to the final value directly");
     }
     active_.push_back(key);
     json* node = find_path(cfg_.tree, split_dotted(key));
@@ -114,22 +120,36 @@ class Resolver {
 
   json evaluate(const std::string& text, const std::string& key) {
     const auto pieces = split(text, key);
-    if (pieces.size() == 1 && pieces[0].interpolation) return expression(pieces[0].text, key);
+    if (pieces.size() == 1 && pieces[0].interpolation) {
+      json value = expression(pieces[0].text, key);
+      within_budget(budget_.spend(value), key);
+      return value;
+    }
     std::string out;
     for (const auto& piece : pieces) {
-      if (!piece.interpolation) {
-        out += piece.text;
-        continue;
+      std::string part = piece.text;
+      if (piece.interpolation) {
+        const json value = expression(piece.text, key);
+        if (value.is_object() || value.is_array()) {
+          throw ConfigError(key, origin(key),
+                            "'${" + piece.text + "}' is a " + value.type_name() +
+                                " and cannot be part of a string; interpolate it alone");
+        }
+        part = value.is_string() ? value.get<std::string>() : value.dump();
       }
-      const json value = expression(piece.text, key);
-      if (value.is_object() || value.is_array()) {
-        throw ConfigError(key, origin(key),
-                          "'${" + piece.text + "}' is a " + value.type_name() +
-                              " and cannot be part of a string; interpolate it alone");
-      }
-      out += value.is_string() ? value.get<std::string>() : value.dump();
+      within_budget(budget_.spend(0, part.size()), key);
+      out += part;
     }
     return out;
+  }
+
+  // Throws unless `within` (what interpolations copied so far is within the size limits).
+  void within_budget(bool within, const std::string& key) {
+    if (within) return;
+    throw ConfigError(key, origin(key),
+                      "interpolations copy more than " + SizeBudget::limits_text() +
+                          " into the config (each ${a} copies the value of a; interpolating "
+                          "values that interpolate others multiplies); interpolate less");
   }
 
   json expression(const std::string& raw, const std::string& key) {
@@ -172,7 +192,9 @@ class Resolver {
   json environment(const std::string& spec, const std::string& key) {
     const size_t comma = spec.find(',');
     const std::string name = spec.substr(0, comma);
-    if (const char* value = std::getenv(name.c_str())) return resolve_plain_scalar(value);
+    if (const char* value = std::getenv(name.c_str())) {
+      return typed(value, "environment variable " + name, key);
+    }
     if (comma == std::string::npos) {
       throw ConfigError(key, origin(key),
                         "environment variable " + name +
@@ -185,7 +207,17 @@ class Resolver {
         fallback.back() == fallback.front()) {
       return fallback.substr(1, fallback.size() - 2);
     }
-    return resolve_plain_scalar(fallback);
+    return typed(fallback, "the default of ${env:" + name + "}", key);
+  }
+
+  // `text` typed as a plain scalar; its problems (control characters, 1e999) as ConfigErrors.
+  json typed(const std::string& text, const std::string& what, const std::string& key) {
+    try {
+      check_string_chars(text, false);
+      return resolve_plain_scalar(text);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError(key, origin(key), what + ": " + e.what());
+    }
   }
 
   std::string suggestion(const std::string& target) {
@@ -201,9 +233,12 @@ class Resolver {
     return nearest_origin(cfg_.origins, key, Origin{});
   }
 
+  static constexpr size_t kMaxChain = 64;  // keys resolving at once (a chain ${a} -> ${b}...)
+
   ConfigTree& cfg_;
   std::vector<std::string> active_;
   std::set<std::string> done_;
+  SizeBudget budget_;  // what interpolations add to the tree
 };
 
 }  // namespace

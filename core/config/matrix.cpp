@@ -9,8 +9,36 @@
 namespace attnlab::config {
 
 namespace {
+
 constexpr size_t kMaxCells = 100000;
+
+// The values of `a` and `b` as one sweep override: "seed=1,2" from seed=1 and seed=2.
+std::string joined_sweep(const Override& a, const Override& b) {
+  std::string values;
+  for (const auto* o : {&a, &b}) {
+    for (const auto& v : o->values) values += (values.empty() ? "" : ",") + v.text;
+  }
+  return override_text(a.kind, a.key, nullptr) + "=" + values;
 }
+
+// Throws at the second of two overrides in `list` with the same key (the command line, or
+// the matrix block's `seed` and `++seed`): one would silently replace the other.
+void reject_repeated_keys(const std::vector<Override>& list, const std::string& where) {
+  for (size_t j = 0; j < list.size(); ++j) {
+    for (size_t i = 0; i < j; ++i) {
+      const Override &a = list[i], &b = list[j];
+      if (a.key != b.key) continue;
+      const bool deletes = a.kind == OverrideKind::Delete || b.kind == OverrideKind::Delete;
+      throw ConfigError(
+          b.key, b.origin,
+          "set twice " + where + " (" + a.origin.str() + " and " + b.origin.str() + "); keep one" +
+              (deletes ? " (to replace a value, ++" + b.key + "=VALUE alone does it)"
+                       : " (to run both, sweep them in one override: " + joined_sweep(a, b) + ")"));
+    }
+  }
+}
+
+}  // namespace
 
 std::vector<Override> parse_matrix_block(const ConfigTree& experiment) {
   const auto it = experiment.tree.find("matrix");
@@ -63,6 +91,8 @@ std::vector<Override> parse_matrix_block(const ConfigTree& experiment) {
 
 std::vector<Cell> expand_cells(const std::vector<Override>& matrix,
                                const std::vector<Override>& command_line) {
+  reject_repeated_keys(matrix, "in the matrix block");
+  reject_repeated_keys(command_line, "on the command line");
   std::vector<Override> all;
   for (const auto& m : matrix) {
     const bool replaced = std::any_of(command_line.begin(), command_line.end(),

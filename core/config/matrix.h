@@ -20,7 +20,8 @@ struct Cell {
 std::vector<Override> parse_matrix_block(const ConfigTree& experiment);
 
 // Matrix entries first, then the command line in order; a command-line override of a key the
-// matrix sweeps replaces that matrix entry.
+// matrix sweeps replaces that matrix entry. A key given twice within the matrix block or
+// within the command line (seed=1 seed=2, ~a +a=1) is a ConfigError at the second.
 std::vector<Cell> expand_cells(const std::vector<Override>& matrix,
                                const std::vector<Override>& command_line);
 

@@ -22,14 +22,19 @@ std::string trim(const std::string& s) {
   return s.substr(a, s.find_last_not_of(" \t") - a + 1);
 }
 
-// Splits at commas outside quotes and brackets.
+// Splits at commas outside quotes and brackets. Inside "..." a backslash escapes the next
+// character, as in YAML and JSON ("a\"b" is one string), so to_flow_yaml's output splits right.
 std::vector<std::string> split_top_level(const std::string& text) {
   std::vector<std::string> parts;
   std::string current, closers;
   char quote = 0;
+  bool escaped = false;  // the previous character was a backslash inside "..."
   for (char c : text) {
-    if (quote) {
+    if (escaped) {
+      escaped = false;
+    } else if (quote) {
       if (c == quote) quote = 0;
+      escaped = quote == '"' && c == '\\';
     } else if (c == '\'' || c == '"') {
       quote = c;
     } else if (c == '(' || c == '[' || c == '{') {
@@ -53,27 +58,33 @@ std::vector<std::string> split_top_level(const std::string& text) {
   return parts;
 }
 
-OverrideValue parse_element(const std::string& raw) {
-  const std::string text = trim(raw);
-  if (text.empty()) return {std::string(), text};
+// The value of one element as written (flow collections check their own strings).
+json element_value(const std::string& text) {
+  if (text.empty()) return std::string();
   const char first = text.front();
   if (first == '\'') {
     if (text.size() < 2 || text.back() != '\'') {
       throw std::invalid_argument("text after the closing quote in " + text +
                                   "; quote the whole value");
     }
-    std::string inner = text.substr(1, text.size() - 2);
-    return {inner, text};
+    return text.substr(1, text.size() - 2);
   }
   if (first == '"') {
     json parsed = json::parse(text, nullptr, false);
     if (!parsed.is_string()) {
       throw std::invalid_argument("bad double-quoted string " + text + "; quote the whole value");
     }
-    return {parsed, text};
+    return parsed;
   }
-  if (first == '[' || first == '{') return {parse_flow_value(text), text};
-  return {resolve_plain_scalar(text), text};
+  if (first == '[' || first == '{') return parse_flow_value(text);
+  return resolve_plain_scalar(text);
+}
+
+OverrideValue parse_element(const std::string& raw) {
+  const std::string text = trim(raw);
+  json value = element_value(text);
+  if (value.is_string()) check_string_chars(value.get_ref<const std::string&>(), false);
+  return {std::move(value), text};
 }
 
 json number_of(const std::string& text, const std::string& call) {
@@ -152,6 +163,11 @@ std::vector<OverrideValue> parse_override_values(const std::string& raw, bool& s
 Override parse_override(const std::string& text, const Origin& origin) {
   Override out;
   out.origin = origin;
+  try {
+    check_utf8(text, "override");
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError("", origin, std::string(e.what()) + " (is the terminal's encoding UTF-8?)");
+  }
   size_t pos = 0;
   if (text.rfind("++", 0) == 0) {
     out.kind = OverrideKind::AddOrReplace;

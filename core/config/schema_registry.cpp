@@ -3,6 +3,7 @@
 // declared key's type, range and choices, filling defaults; dynamic sections last, resolved
 // from the config as it then stands (attention.options from attention.variant).
 #include <cmath>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -123,6 +124,50 @@ class KeyIndex {
   std::set<std::string> prefixes_, open_, opaque_;
 };
 
+// Throws at the first number at or below `path` that is infinite or NaN: no key takes one
+// (a run would train with it), whatever its declared range.
+void reject_non_finite(const ResolvedConfig& config, const json& node, const std::string& path) {
+  if (node.is_number_float() && !std::isfinite(node.get<double>())) {
+    throw ConfigError(path, config.origin_of(path),
+                      "value " + to_flow_yaml(node) +
+                          " is not a finite number; config numbers must be finite (`attnlab "
+                          "config schema` lists each key's range)");
+  }
+  if (node.is_object()) {
+    for (const auto& item : node.items())
+      reject_non_finite(config, item.value(), join_dotted(path, item.key()));
+  } else if (node.is_array()) {
+    for (size_t i = 0; i < node.size(); ++i)
+      reject_non_finite(config, node[i], join_dotted(path, std::to_string(i)));
+  }
+}
+
+// The range an int key allows: its declared range within 64 bits, e.g. "[1, 9223372036854775807]".
+std::string int_range_text(const KeySchema& schema) {
+  constexpr auto lo = std::numeric_limits<long long>::min();
+  constexpr auto hi = std::numeric_limits<long long>::max();
+  const auto bound = [](double x, long long limit) {
+    return (limit < 0 ? x <= static_cast<double>(limit) : x >= static_cast<double>(limit))
+               ? std::to_string(limit)
+               : number_text(x);
+  };
+  return "[" + bound(schema.min, lo) + ", " + bound(schema.max, hi) + "]";
+}
+
+// An int key given a float: a whole one within 64 bits becomes that int.
+void float_to_int(const KeySchema& schema, json& v, const std::string& key, const Origin& origin) {
+  const double d = v.get<double>();
+  if (std::floor(d) != d) {
+    throw ConfigError(key, origin, "expected int, got " + describe(v));
+  }
+  if (d >= 0x1p63 || d < -0x1p63) {  // 2^63: past the largest int64
+    throw ConfigError(key, origin,
+                      "value " + to_flow_yaml(v) + " is too " + (d > 0 ? "large" : "small") +
+                          " for an int (64 bits); allowed range: " + int_range_text(schema));
+  }
+  v = static_cast<long long>(d);
+}
+
 // Checks (and converts) one value against its key schema.
 void check_value(const KeySchema& schema, json& v, const std::string& key, const Origin& origin) {
   auto wrong_type = [&]() {
@@ -131,11 +176,7 @@ void check_value(const KeySchema& schema, json& v, const std::string& key, const
   };
   switch (schema.type) {
     case ValueType::Int:
-      if (v.is_number_float()) {
-        const double d = v.get<double>();
-        if (!std::isfinite(d) || std::floor(d) != d || std::fabs(d) > 9.0e15) throw wrong_type();
-        v = static_cast<long long>(d);
-      }
+      if (v.is_number_float()) float_to_int(schema, v, key, origin);
       if (!v.is_number_integer()) throw wrong_type();
       break;
     case ValueType::Float:
@@ -240,6 +281,7 @@ json validate_section(const SectionSchema& section, const json& values) {
     for (const auto& part : path) node = &(*node)[part];
     *node = values;
   }
+  reject_non_finite(config, config.tree, "");
   check_section_at_path(section, config);
   const json* out = find_path(config.tree, path);
   return out ? *out : json::object();
@@ -260,6 +302,7 @@ void SchemaRegistry::validate(ResolvedConfig& config) const {
   for (const auto& section : static_) index.add(section);
   for (const auto& [path, make] : dynamic_) index.add_opaque(path);
   index.check(config, config.tree, "");
+  reject_non_finite(config, config.tree, "");
   for (const auto& section : static_) check_section(section, config);
 
   for (const auto& [path, make] : dynamic_) {

@@ -2,15 +2,18 @@
 // order (temp name + rename), then the manifest; see prepare.h.
 #include "attnlab/data/prepare.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <ctime>
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <system_error>
 #include <thread>
 
 #include "attnlab/data/documents.h"
@@ -69,6 +72,15 @@ class ShardSequence {
   std::unique_ptr<ShardWriter> writer_;
   std::vector<PreparedShard> shards_;
 };
+
+void create_output_dir(const std::string& dir) {
+  if (fs::exists(dir) && !fs::is_directory(dir))
+    throw DataError("prepare: --output-dir '" + dir +
+                    "' is a file, not a folder; give a folder for the shards (created if missing)");
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw DataError("prepare: cannot create --output-dir '" + dir + "': " + ec.message());
+}
 
 // Earlier output of the same name: refused unless --overwrite; stale temporaries always go.
 void clear_previous_output(const PrepareOptions& o) {
@@ -138,6 +150,34 @@ struct Encoded {
   std::exception_ptr failure;  // anything else: stops the run
 };
 
+// The workers helping the calling thread, joined when the group goes out of scope, on error
+// paths too (a std::thread destroyed while joinable ends the program). A thread the system
+// refuses is a DataError.
+class ThreadGroup {
+ public:
+  explicit ThreadGroup(int threads) : threads_wanted_(threads) {
+    workers_.reserve(size_t(threads - 1));
+  }
+  ThreadGroup(const ThreadGroup&) = delete;
+  ThreadGroup& operator=(const ThreadGroup&) = delete;
+  ~ThreadGroup() {
+    for (auto& t : workers_) t.join();
+  }
+  void start(const std::function<void()>& work) {
+    try {
+      workers_.emplace_back(work);
+    } catch (const std::system_error& e) {  // the caller is thread 1
+      throw DataError("prepare: cannot start tokenizer thread " +
+                      std::to_string(workers_.size() + 2) + " of --threads " +
+                      std::to_string(threads_wanted_) + " (" + e.what() + "); lower --threads");
+    }
+  }
+
+ private:
+  int threads_wanted_;
+  std::vector<std::thread> workers_;
+};
+
 void encode_batch(const Tokenizer& tok, const std::vector<Record>& records,
                   std::vector<Encoded>& out, const std::string& text_field, int threads) {
   out.assign(records.size(), Encoded{});
@@ -157,10 +197,9 @@ void encode_batch(const Tokenizer& tok, const std::vector<Record>& records,
       }
     }
   };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+  ThreadGroup pool(threads);
+  for (int t = 1; t < threads; ++t) pool.start(work);
   work();
-  for (auto& t : pool) t.join();
 }
 
 }  // namespace
@@ -174,13 +213,17 @@ PrepareResult prepare_shards(const PrepareOptions& o) {
     throw DataError("prepare: --shard-tokens must be in 1 .. 2^31-1 (the header's int32 count)");
   if (o.val_tokens > uint64_t(INT32_MAX))
     throw DataError("prepare: --val-tokens must be at most 2^31-1 (the header's int32 count)");
+  if (o.threads < 0 || o.threads > kMaxPrepareThreads)
+    throw DataError("prepare: --threads " + std::to_string(o.threads) + " is outside 0 .. " +
+                    std::to_string(kMaxPrepareThreads) + " (0: every core)");
   const std::vector<std::string> inputs = expand_file_patterns(o.inputs, "prepare inputs");
   DocumentReader reader(inputs);
   const Tokenizer tok = Tokenizer::load(o.tokenizer, o.tokenizer_dir);
   tok.eot_id();  // fails early if the tokenizer has no document separator
   const int threads =
-      o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
-  fs::create_directories(o.output_dir);
+      o.threads > 0 ? o.threads
+                    : std::clamp(int(std::thread::hardware_concurrency()), 1, kMaxPrepareThreads);
+  create_output_dir(o.output_dir);
   clear_previous_output(o);
 
   PrepareResult r;

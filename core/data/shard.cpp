@@ -33,6 +33,12 @@ MappedShard::MappedShard(const std::string& path) : path_(path) {
     ::close(fd);
     throw DataError("cannot stat shard '" + path + "': " + err);
   }
+  if (S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    throw DataError("shard path '" + path +
+                    "' is a directory; give the .bin shard files inside it (e.g. '" + path +
+                    "/*.bin', a glob)");
+  }
   const uint64_t file_bytes = static_cast<uint64_t>(st.st_size);
   if (file_bytes < kShardHeaderBytes) {
     ::close(fd);

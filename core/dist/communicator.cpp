@@ -38,13 +38,14 @@ Communicator::Communicator(const DistEnv& env, std::chrono::milliseconds timeout
   const std::string seconds = std::to_string(timeout.count() / 1000);
   c10d::TCPStoreOptions store_options;
   store_options.port = static_cast<uint16_t>(env.master_port);
-  store_options.isServer = env.rank == 0;
+  store_options.isServer = env.rank == 0 && !env.agent_store;  // torchrun's agent serves it
   store_options.numWorkers = static_cast<size_t>(env.world_size);
   store_options.waitWorkers = true;
   store_options.timeout = timeout;
   try {
     auto tcp = c10::make_intrusive<c10d::TCPStore>(env.master_addr, store_options);
-    store_ = c10::make_intrusive<c10d::PrefixStore>("attnlab", tcp);
+    store_ = c10::make_intrusive<c10d::PrefixStore>(
+        "attnlab/attempt_" + std::to_string(env.restart_count), tcp);
     if (backend == "nccl") {
 #ifdef USE_C10D_NCCL
       auto options = c10d::ProcessGroupNCCL::Options::create();

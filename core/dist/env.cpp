@@ -32,6 +32,15 @@ const char* required(const EnvLookup& getenv, const char* name, const std::strin
   return value;
 }
 
+// torchrun writes Python's str(bool): "True" or "False".
+bool parse_python_bool(const std::string& name, const char* text) {
+  const std::string value = text;
+  if (value == "True") return true;
+  if (value == "False") return false;
+  throw DistEnvError("environment variable " + name + "='" + value +
+                     "' is not True or False (as torchrun sets it); fix or unset it");
+}
+
 }  // namespace
 
 std::string slurm_first_host(const std::string& nodelist) {
@@ -100,6 +109,12 @@ std::optional<DistEnv> parse_dist_env(const EnvLookup& getenv) {
     env.local_rank = local ? parse_int("LOCAL_RANK", local, 0) : env.rank;
     env.master_addr = required(getenv, "MASTER_ADDR", because);
     env.master_port = parse_int("MASTER_PORT", required(getenv, "MASTER_PORT", because), 1);
+    if (const char* agent = getenv("TORCHELASTIC_USE_AGENT_STORE")) {
+      env.agent_store = parse_python_bool("TORCHELASTIC_USE_AGENT_STORE", agent);
+    }
+    if (const char* restarts = getenv("TORCHELASTIC_RESTART_COUNT")) {
+      env.restart_count = parse_int("TORCHELASTIC_RESTART_COUNT", restarts, 0);
+    }
   } else if (const char* ntasks = getenv("SLURM_NTASKS")) {
     const int n = parse_int("SLURM_NTASKS", ntasks, 1);
     if (n == 1) return std::nullopt;  // a one-task job: an ordinary single-process run

@@ -59,6 +59,9 @@ std::string describe_exit(const Worker& w, int status) {
   setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
   setenv("ATTNLAB_DEVICE", devices[rank].c_str(), 1);
   setenv("ATTNLAB_INTRA_OP_THREADS", std::to_string(request.plan.intra_op_threads).c_str(), 1);
+  // A launcher itself started under torchrun must not hand its agent's store to its workers.
+  unsetenv("TORCHELASTIC_USE_AGENT_STORE");
+  unsetenv("TORCHELASTIC_RESTART_COUNT");
   std::vector<char*> argv;
   for (const auto& a : request.worker_argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);

@@ -24,8 +24,9 @@ namespace {
 constexpr char kMagic[8] = {'A', 'T', 'T', 'N', 'C', 'K', 'P', 'T'};
 constexpr size_t kHeaderBytes = 8 + 4 + 8 + 32;
 
-// A checkpoint file that is unreadable, truncated or fails its SHA-256: load_latest skips it
-// and tries the previous one. Any other CheckpointError (format, config) stops the run.
+// A checkpoint file that is unreadable, truncated, fails its SHA-256, or whose verified
+// payload LibTorch cannot read or lacks an entry: load_latest skips it and tries the previous
+// one. Any other CheckpointError (format, config) stops the run.
 class DamagedCheckpoint : public CheckpointError {
  public:
   using CheckpointError::CheckpointError;
@@ -194,6 +195,95 @@ std::string make_header(const std::string& payload) {
   return header;
 }
 
+// A checkpoint's contents read out of its archive before anything is applied, so a file that
+// turns out damaged half-way leaves the model as it was.
+struct DecodedCheckpoint {
+  CheckpointMeta meta;
+  std::vector<torch::Tensor> parameters, buffers;  // model.named_parameters()/buffers() order
+  torch::serialize::InputArchive optimizer;
+  std::vector<torch::Tensor> rng_states;  // generators() order
+};
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+// The tensor `key`, which must have the shape of `like` (the model's own).
+torch::Tensor read_like(torch::serialize::InputArchive& archive, const std::string& key,
+                        const torch::Tensor& like, bool is_buffer, const fs::path& path) {
+  torch::Tensor t;
+  archive.read(key, t, is_buffer);
+  if (t.sizes() != like.sizes()) {
+    throw DamagedCheckpoint(path.string() + " is damaged: " + key + " has shape " +
+                            c10::str(t.sizes()) + ", the model's has " + c10::str(like.sizes()));
+  }
+  return t;
+}
+
+// Reads a verified payload. An archive LibTorch cannot read (a payload whose checksum was
+// recomputed over garbage), a missing entry or a wrong shape is a DamagedCheckpoint naming
+// `path`; a checkpoint of another config is a CheckpointError.
+DecodedCheckpoint decode(const fs::path& path, const std::string& payload,
+                         const torch::nn::Module& model, const std::string& fingerprint) {
+  try {
+    // Read onto the CPU whatever device wrote it: parameters are copied onto the model's
+    // device in apply() and the trainer moves the optimizer state, so a run may resume on
+    // another GPU or on the CPU.
+    torch::serialize::InputArchive archive;
+    archive.load_from(payload.data(), payload.size(), torch::Device(torch::kCPU));
+    torch::Tensor meta_bytes;
+    archive.read("meta.json", meta_bytes);
+    DecodedCheckpoint out;
+    out.meta = meta_from_json(nlohmann::json::parse(tensor_to_string(meta_bytes)));
+    if (out.meta.config_fingerprint != fingerprint) {
+      throw CheckpointError(path.string() +
+                            " was written by a run with a different config (model, data, train or "
+                            "attention changed); run with --restart to start this run over");
+    }
+    for (const auto& p : model.named_parameters()) {
+      out.parameters.push_back(read_like(archive, "model." + p.key(), p.value(), false, path));
+    }
+    for (const auto& b : model.named_buffers()) {
+      out.buffers.push_back(read_like(archive, "model." + b.key(), b.value(), true, path));
+    }
+    archive.read("optimizer", out.optimizer);
+    for (auto& [name, gen] : generators()) {
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      out.rng_states.push_back(read_like(archive, name, gen.get_state(), true, path));
+    }
+    return out;
+  } catch (const CheckpointError&) {
+    throw;
+  } catch (const c10::Error& e) {
+    throw DamagedCheckpoint(path.string() + " is damaged: LibTorch cannot read its payload (" +
+                            first_line(e.what_without_backtrace()) + ")");
+  } catch (const std::exception& e) {  // meta.json: not JSON, or a field missing
+    throw DamagedCheckpoint(path.string() + " is damaged: its meta.json is unreadable (" +
+                            first_line(e.what()) + ")");
+  }
+}
+
+// Restores a decoded checkpoint. The optimizer goes first: it is the one part that can still
+// fail (LibTorch reads its whole state before replacing the optimizer's), and the model is
+// then untouched.
+void apply(DecodedCheckpoint& c, torch::nn::Module& model, torch::optim::Optimizer& optimizer,
+           const fs::path& path) {
+  try {
+    optimizer.load(c.optimizer);
+  } catch (const c10::Error& e) {
+    throw DamagedCheckpoint(path.string() + " is damaged: its optimizer state is unreadable (" +
+                            first_line(e.what_without_backtrace()) + ")");
+  }
+  torch::NoGradGuard no_grad;
+  auto parameters = model.named_parameters();
+  for (size_t i = 0; i < c.parameters.size(); ++i) parameters[i].value().copy_(c.parameters[i]);
+  auto buffers = model.named_buffers();
+  for (size_t i = 0; i < c.buffers.size(); ++i) buffers[i].value().copy_(c.buffers[i]);
+  auto gens = generators();
+  for (size_t i = 0; i < gens.size(); ++i) {
+    std::lock_guard<std::mutex> lock(gens[i].second.mutex());
+    gens[i].second.set_state(c.rng_states[i]);
+  }
+}
+
 }  // namespace
 
 void checkpoint_crash_point(int stage) {
@@ -246,48 +336,14 @@ std::optional<CheckpointMeta> CheckpointManager::load_latest(torch::nn::Module& 
   // Newest first; `latest` normally names the last one, but a crash between the rename and
   // the pointer update leaves a newer complete file, which verifies and is used.
   for (auto it = all.rbegin(); it != all.rend(); ++it) {
-    std::string payload;
     try {
-      payload = read_verified_payload(*it);
+      auto decoded = decode(*it, read_verified_payload(*it), model, fingerprint);
+      apply(decoded, model, optimizer, *it);
+      return decoded.meta;
     } catch (const DamagedCheckpoint& e) {
       std::fprintf(stderr, "attnlab: warning: skipping checkpoint: %s; trying the previous one\n",
                    e.what());
-      continue;
     }
-    // Read onto the CPU whatever device wrote it: parameters are copied onto the model's
-    // device below and the trainer moves the optimizer state, so a run may resume on another
-    // GPU or on the CPU.
-    torch::serialize::InputArchive archive;
-    archive.load_from(payload.data(), payload.size(), torch::Device(torch::kCPU));
-    torch::Tensor meta_bytes;
-    archive.read("meta.json", meta_bytes);
-    const auto meta = meta_from_json(nlohmann::json::parse(tensor_to_string(meta_bytes)));
-    if (meta.config_fingerprint != fingerprint) {
-      throw CheckpointError(
-          it->string() + " was written by a run with a different config (model, data, train or "
-          "attention changed); run with --restart to start this run over");
-    }
-    torch::NoGradGuard no_grad;
-    for (auto& p : model.named_parameters()) {
-      torch::Tensor t;
-      archive.read("model." + p.key(), t);
-      p.value().copy_(t);
-    }
-    for (auto& b : model.named_buffers()) {
-      torch::Tensor t;
-      archive.read("model." + b.key(), t, true);
-      b.value().copy_(t);
-    }
-    torch::serialize::InputArchive opt_archive;
-    archive.read("optimizer", opt_archive);
-    optimizer.load(opt_archive);
-    for (auto& [name, gen] : generators()) {
-      torch::Tensor state;
-      archive.read(name, state, true);
-      std::lock_guard<std::mutex> lock(gen.mutex());
-      gen.set_state(state);
-    }
-    return meta;
   }
   return std::nullopt;
 }

@@ -16,8 +16,11 @@ namespace fs = std::filesystem;
 
 std::optional<fs::path> find_program(const std::string& program) {
   if (program.empty()) return std::nullopt;
+  // error_code overloads: a PATH entry that is missing, a file, unreadable (mode 000) or a
+  // symlink loop is skipped, never a reason to fail the report.
   auto executable = [](const fs::path& p) {
-    return fs::is_regular_file(p) && ::access(p.c_str(), X_OK) == 0;
+    std::error_code ec;
+    return fs::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0;
   };
   if (program.find('/') != std::string::npos) {
     return executable(program) ? std::optional<fs::path>(program) : std::nullopt;

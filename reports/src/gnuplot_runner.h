@@ -6,8 +6,8 @@
 
 namespace attnlab::reports {
 
-// `program` as given when it contains a '/', else searched on PATH; nullopt when absent or
-// not executable.
+// `program` as given when it contains a '/', else searched on PATH (entries that are missing,
+// not directories or unreadable are skipped); nullopt when absent or not executable.
 std::optional<std::filesystem::path> find_program(const std::string& program);
 
 // Runs `gnuplot script` inside `dir` (so the script's relative paths work there and when a

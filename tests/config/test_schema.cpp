@@ -1,6 +1,7 @@
 // SchemaRegistry::validate: defaults, int->float, unknown keys at every level with
-// suggestions, types, ranges, choices, required keys, open and dynamic sections; and
-// validate_section, the same rules for one section alone.
+// suggestions, types, ranges, choices, required keys, open and dynamic sections, infinite
+// and NaN numbers, ints past 64 bits; and validate_section, the same rules for one section
+// alone.
 #include "attnlab/config/schema.h"
 #include "config_test_util.h"
 
@@ -22,6 +23,7 @@ SchemaRegistry test_registry() {
          {{"d_model", ValueType::Int, nullptr, 8, 8192, {}, "width"},
           {"n_layers", ValueType::Int, 2, 1, 128, {}, "depth"},
           {"norm.eps", ValueType::Float, 1e-6, 0, 1, {}, "RMSNorm epsilon"},
+          {"rope_theta", ValueType::Float, 1e4, 1, kInf, {}, "RoPE base"},
           {"tie", ValueType::Bool, true, -kInf, kInf, {}, "tie embeddings"}},
          false});
   r.add({"train",
@@ -166,4 +168,58 @@ TEST_CASE("validate_section checks one section alone by the same rules", "[schem
   CHECK(validate_section(empty, nullptr) == json::object());
   CHECK_CONFIG_ERROR(validate_section(empty, {{"window", 3}}), "attention.options.window", nowhere,
                      "unknown key (attention.options accepts no keys)");
+}
+
+TEST_CASE("no key takes an infinite or NaN number, whatever its range", "[schema]") {
+  TempDir dir;
+  const auto reg = test_registry();
+  auto check = [&](const std::string& yaml, const std::vector<std::string>& overrides,
+                   const std::string& key, const std::string& where, const std::string& gist) {
+    ResolvedConfig c = composed(dir, yaml, overrides);
+    CHECK_CONFIG_ERROR(reg.validate(c), key, where, gist);
+  };
+  const std::string base = "model:\n  d_model: 64\n";
+  for (const std::string inf : {".inf", "+.Inf", "-.INF"}) {
+    const std::string shown = inf[0] == '-' ? "-.inf" : ".inf";
+    check(base + "  rope_theta: " + inf + "\n", {}, "model.rope_theta", "exp.yaml:3:3",
+          "value " + shown + " is not a finite number; config numbers must be finite");
+  }
+  check(base, {"+model.rope_theta=.nan"}, "model.rope_theta", "override '+model.rope_theta=.nan'",
+        "value .nan is not a finite number");
+  check(base + "train:\n  betas: [0.9, .nan]\n", {}, "train.betas.1", "exp.yaml:4:16",
+        "value .nan is not a finite number");
+  check(base + "report:\n  x:\n    y: .inf\n", {}, "report.x.y", "exp.yaml:5:5",
+        "not a finite number");  // open sections too
+  check(base + "seed: .inf\n", {}, "seed", "exp.yaml:3:1", "not a finite number");
+  const double finite = static_cast<double>(random_int(1, 1000000)) * 1e300;
+  ResolvedConfig ok = composed(dir, base + "  rope_theta: " + std::to_string(finite) + "\n");
+  reg.validate(ok);
+  CHECK(ok.tree["model"]["rope_theta"].get<double>() == Approx(finite));
+  const SectionSchema section{
+      "attention.options", "plugin x", {{"scale", ValueType::Float, 1.0, 0, kInf, {}, "s"}}, false};
+  CHECK_CONFIG_ERROR(
+      validate_section(section, {{"scale", std::numeric_limits<double>::infinity()}}),
+      "attention.options.scale", "<unknown origin>", "value .inf is not a finite");
+}
+
+TEST_CASE("an int past 64 bits is too large, with the allowed range", "[schema]") {
+  TempDir dir;
+  const auto reg = test_registry();
+  const std::string digits = "1" + std::string(static_cast<size_t>(random_int(19, 300)), '7');
+  ResolvedConfig from_file = composed(dir, "model:\n  d_model: 64\nseed: " + digits + "\n");
+  CHECK_CONFIG_ERROR(reg.validate(from_file), "seed", "exp.yaml:3:1",
+                     "is too large for an int (64 bits); allowed range: [0, 9223372036854775807]");
+  ResolvedConfig from_override = composed(dir, "model:\n  d_model: 64\n", {"+seed=-" + digits});
+  CHECK_CONFIG_ERROR(reg.validate(from_override), "seed", "override '+seed=-" + digits + "'",
+                     "is too small for an int (64 bits); allowed range: [0, 9223372036854775807]");
+  ResolvedConfig bounded = composed(dir, "model:\n  d_model: 1e30\n");
+  CHECK_CONFIG_ERROR(reg.validate(bounded), "model.d_model", "exp.yaml:2:3",
+                     "too large for an int (64 bits); allowed range: [8, 8192]");
+  // A whole float within 64 bits is that int, exactly.
+  const long long big = random_int(1, 9000) * 1000000000000000LL;  // up to 9e18
+  ResolvedConfig whole = composed(
+      dir, "model:\n  d_model: 64\nseed: " + std::to_string(big / 1000000000000000LL) + "e15\n");
+  reg.validate(whole);
+  CHECK(whole.tree["seed"].is_number_integer());
+  CHECK(whole.tree["seed"] == big);
 }

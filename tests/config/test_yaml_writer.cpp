@@ -42,3 +42,24 @@ TEST_CASE("to_flow_yaml quotes what an override would split or retype", "[yaml_w
   CHECK(to_flow_yaml(json(2.0)) == "2.0");
   CHECK(to_yaml(json::object()) == "{}\n");
 }
+
+TEST_CASE("to_flow_yaml output parses back as the same override value", "[yaml_writer]") {
+  TempDir dir;
+  dir.write("exp.yaml", "seed: 0\n");
+  // Random strings of the characters the override grammar treats specially: both quotes, the
+  // backslash that escapes inside "...", commas, brackets, '=' and spaces.
+  const std::string alphabet = "a\"'\\,=()[]{} :#";
+  std::vector<json> values = {"='a\"'", "\\\"", "a\\", "x\"y'z", json::array({"'\"", "\\"})};
+  for (int i = 0; i < 30; ++i) {
+    std::string s;
+    for (long long n = random_int(1, 10); n > 0; --n) {
+      s += alphabet[static_cast<size_t>(random_int(0, alphabet.size() - 1))];
+    }
+    values.push_back(s);
+  }
+  for (const auto& v : values) {
+    const std::string text = "+v=" + to_flow_yaml(v);
+    INFO(text);
+    CHECK(compose(dir, "exp.yaml", {text}).at(0).tree["v"] == v);
+  }
+}

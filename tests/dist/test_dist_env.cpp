@@ -67,6 +67,33 @@ TEST_CASE("torchrun environment errors name the variable", "[dist][env]") {
                     Catch::Contains("MASTER_PORT=70000"));
 }
 
+TEST_CASE("torchrun's agent store and restart count", "[dist][env]") {
+  const std::map<std::string, std::string> base{{"RANK", "0"}, {"WORLD_SIZE", "2"},
+                                                {"MASTER_ADDR", "a"}, {"MASTER_PORT", "1"}};
+  const auto plain = parse_dist_env(env_of(base));
+  REQUIRE(plain);
+  CHECK_FALSE(plain->agent_store);  // our launcher, or torchrun's c10d rendezvous: rank 0 serves
+  CHECK(plain->restart_count == 0);
+
+  auto vars = base;
+  vars["TORCHELASTIC_USE_AGENT_STORE"] = "True";
+  vars["TORCHELASTIC_RESTART_COUNT"] = "2";
+  const auto agent = parse_dist_env(env_of(vars));
+  REQUIRE(agent);
+  CHECK(agent->agent_store);
+  CHECK(agent->restart_count == 2);
+  vars["TORCHELASTIC_USE_AGENT_STORE"] = "False";
+  CHECK_FALSE(parse_dist_env(env_of(vars))->agent_store);
+
+  vars["TORCHELASTIC_USE_AGENT_STORE"] = "yes";
+  CHECK_THROWS_WITH(parse_dist_env(env_of(vars)),
+                    Catch::Contains("TORCHELASTIC_USE_AGENT_STORE='yes'"));
+  vars["TORCHELASTIC_USE_AGENT_STORE"] = "True";
+  vars["TORCHELASTIC_RESTART_COUNT"] = "-1";
+  CHECK_THROWS_WITH(parse_dist_env(env_of(vars)),
+                    Catch::Contains("TORCHELASTIC_RESTART_COUNT='-1'"));
+}
+
 TEST_CASE("Slurm environment", "[dist][env]") {
   const auto env = parse_dist_env(env_of({{"SLURM_NTASKS", "16"}, {"SLURM_PROCID", "11"},
                                           {"SLURM_LOCALID", "3"},

@@ -12,80 +12,52 @@
 // (loss / grad_accum), the 2-rank run over its ranks (all-reduce sum / world size).
 // Validation: rank r owns global batches r, r+W, ...; with (val_tokens-1)/T windows a multiple
 // of B*W (here 1024/32 = 32), both runs evaluate the same batches, averaged over all of them.
-// Only the summation order differs.
+// Only the summation order differs. MFU is checked against the declared peak times the world
+// size in both runs.
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
-#include <unistd.h>
-
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "attnlab/store/store.h"
+#include "dist_run.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-  double wall_s = 0;
-};
+using namespace attnlab::test;
 
-fs::path fresh_dir(const std::string& name) {
-  auto dir = fs::temp_directory_path() / ("attnlab_test_dist_" + std::to_string(getpid())) / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+const std::string kOverrides = std::string(kTinyOverrides) + " train.steps=20";
+constexpr double kPeakFlops = 1e11;  // one device's, declared above
 
-// The tiny model (2 layers) on the FineWeb sample: ~0.2 s per step on one core, dominated by
-// the 50k-token vocabulary.
-fs::path write_experiment(const fs::path& dir) {
-  const auto path = dir / "dist_tiny.yaml";
-  std::ofstream(path) << "defaults:\n  - model: tiny\n  - data: fineweb_sample\n"
-                         "  - train: smoke\n  - attention: dense\n  - _self_\nseed: 3\n";
-  return path;
-}
-
-const char* kOverrides =
-    " model.n_layer=2 train.seq_len=32 train.batch_size=1 train.steps=20 train.warmup_steps=2"
-    " train.eval_every=10 train.log_every=10 train.threads=1 data.val_tokens=1025"
-    " train.checkpoint_every=4 train.dist_timeout_s=20";
-
-Result run_attnlab(const std::string& args, const std::string& env = "") {
-  const std::string cmd = "cd " ATTNLAB_SOURCE_DIR " && " + env + " ATTNLAB_SHARED=" +
-                          ATTNLAB_SHARED_DIR + " timeout 120 " ATTNLAB_BINARY_DIR "/attnlab " +
-                          args + " 2>&1";
-  const auto t0 = std::chrono::steady_clock::now();
-  Result r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe);
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof(buf), pipe)) r.output.append(buf, n);
-  const int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return r;
-}
-
-attnlab::store::RunRecord the_run(const fs::path& db) {
+double run_info(const fs::path& db, const std::string& key) {
   attnlab::store::Store store(db.string());
-  const auto runs = store.runs("dist_tiny");
-  REQUIRE(runs.size() == 1);
-  return runs.front();
+  const auto all = store.run_info(the_run(db).id);
+  REQUIRE(all.count(key));
+  return nlohmann::json::parse(all.at(key)).get<double>();
 }
 
-std::vector<double> metric(const fs::path& db, const std::string& name) {
-  attnlab::store::Store store(db.string());
-  std::vector<double> values;
-  for (const auto& p : store.metric(the_run(db).id, name)) values.push_back(p.value);
-  return values;
+// train/mfu of every step and mfu_mean against FLOPs/token x tokens/s / (peak x world size),
+// computed here from the run's FLOPs/token and throughput.
+void check_mfu(const fs::path& db, int world_size) {
+  const double flops_per_token = run_info(db, "flops_per_token");
+  const double peak = kPeakFlops * world_size;
+  const auto mfu = metric(db, "train/mfu"), tokens_per_s = metric(db, "train/tokens_per_s");
+  REQUIRE(mfu.size() == tokens_per_s.size());
+  REQUIRE_FALSE(mfu.empty());
+  for (size_t s = 0; s < mfu.size(); ++s) {
+    INFO("world size " << world_size << ", step " << s);
+    CHECK(mfu[s] == Approx(flops_per_token * tokens_per_s[s] / peak).epsilon(1e-9));
+  }
+  CHECK(run_info(db, "mfu_mean") ==
+        Approx(flops_per_token * run_info(db, "tokens_per_s_mean") / peak).epsilon(1e-9));
 }
 
 // The model tensors of the newest checkpoint of the run (file layout: checkpoint.h).
@@ -161,6 +133,8 @@ TEST_CASE("2 ranks train exactly like 1 rank with twice the gradient accumulatio
   REQUIRE(val2.size() == 2);
   CHECK(std::abs(val1.back() - val2.back()) < 1e-5);
   CHECK(metric(db1, "train/tokens") == metric(db2, "train/tokens"));
+  check_mfu(db1, 1);
+  check_mfu(db2, 2);  // tokens/s counts both ranks' tokens, so the peak is both devices'
 
   const auto w1 = final_weights(db1), w2 = final_weights(db2);
   REQUIRE(w1.size() == w2.size());

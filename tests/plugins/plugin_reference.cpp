@@ -43,18 +43,69 @@ int64_t adaptive_window(const nlohmann::json& options, int64_t T) {
                                                              : -1;
 }
 
-ReferenceOutput windowed_attention(const ReferenceInput& in, int64_t window,
-                                   const torch::Tensor& gate_BTH) {
-  const int64_t T = in.q_BHTD.size(2);
-  const double pairs = naive_mask(T, window).sum().item<double>();
-  return {naive_attention(in.q_BHTD, in.k_BKTD, in.v_BKTD, window, gate_BTH),
-          pairs * static_cast<double>(in.q_BHTD.size(1))};
+ReferenceFlops& ReferenceFlops::operator+=(const ReferenceFlops& other) {
+  forward += other.forward;
+  backward += other.backward;
+  return *this;
 }
 
-torch::Tensor head_gate(const ReferenceInput& in) {
+ReferenceOutput windowed_attention(const ReferenceInput& in, int64_t window,
+                                   const torch::Tensor& gate_BTH) {
+  const int64_t H = in.q_BHTD.size(1), T = in.q_BHTD.size(2), D = in.q_BHTD.size(3);
+  const auto sees = [window](int64_t, int64_t i, int64_t j) {
+    return window < 0 || i - j <= window;
+  };
+  return {naive_attention(in.q_BHTD, in.k_BKTD, in.v_BKTD, window, gate_BTH),
+          attention_flops(H, T, D, sees)};
+}
+
+ReferenceFlops attention_flops(int64_t H, int64_t T, int64_t D,
+                               const std::function<bool(int64_t h, int64_t i, int64_t j)>& sees) {
+  ReferenceFlops flops;
+  for (int64_t h = 0; h < H; ++h) {
+    for (int64_t i = 0; i < T; ++i) {
+      for (int64_t j = 0; j <= i; ++j) {
+        if (!sees(h, i, j)) continue;
+        flops.forward += 2.0 * D + 2.0 * D;  // q_i·k_j, then p_ij·v_j
+        flops.backward += 5 * 2.0 * D;  // q_i·k_j again, p_ijᵀ·do_i, do_i·v_j, ds_ij·k_j, ds_ij·q_i
+      }
+    }
+  }
+  return flops;
+}
+
+ReferenceFlops projection_flops(int64_t T, int64_t outputs, int64_t inputs) {
+  ReferenceFlops flops;
+  for (int64_t t = 0; t < T; ++t) {
+    for (int64_t o = 0; o < outputs; ++o) {
+      for (int64_t c = 0; c < inputs; ++c) {
+        flops.forward += 2.0;   // x_tc · w_oc
+        flops.backward += 4.0;  // dx_tc += dz_to · w_oc, dw_oc += dz_to · x_tc
+      }
+    }
+  }
+  return flops;
+}
+
+ReferenceFlops gate_flops(int64_t T, int64_t gates, int64_t inputs, int64_t H, int64_t D) {
+  auto flops = projection_flops(T, gates, inputs);
+  for (int64_t t = 0; t < T; ++t) {
+    for (int64_t channel = 0; channel < H * D; ++channel) {
+      flops.forward += 1.0;   // y = o · g
+      flops.backward += 2.0;  // do = dy · g, dg += dy · o
+    }
+  }
+  return flops;
+}
+
+ReferenceOutput head_gated_attention(const ReferenceInput& in, int64_t window) {
+  const int64_t H = in.q_BHTD.size(1), T = in.q_BHTD.size(2), D = in.q_BHTD.size(3);
   const auto w_HC = parameter(*in.variant, "gate_weight");
   const auto b_H = parameter(*in.variant, "gate_bias");
-  return torch::sigmoid(torch::matmul(in.x_BTC, w_HC.t()) + b_H);
+  auto out =
+      windowed_attention(in, window, torch::sigmoid(torch::matmul(in.x_BTC, w_HC.t()) + b_H));
+  out.flops += gate_flops(T, H, in.x_BTC.size(2), H, D);
+  return out;
 }
 
 }  // namespace attnlab::test

@@ -23,11 +23,19 @@ struct ReferenceInput {
   attnlab_layer_dims dims{};
 };
 
+// The FLOPs of one sequence, counted from the formula under the plugins' convention
+// (kernels/include/attnlab/kernels/flops.h, docs/KERNELS.md "FLOPs"): a multiply-add is 2;
+// softmax, masking, biases and activations are not counted; what a plugin's README adds (the
+// output scaling, DMA's Δ projection, pooling) is counted as it says. flops(T) must equal it.
+struct ReferenceFlops {
+  double forward = 0.0;
+  double backward = 0.0;
+  ReferenceFlops& operator+=(const ReferenceFlops& other);
+};
+
 struct ReferenceOutput {
   torch::Tensor y_BHTD;
-  // The (query, key) score pairs the formula computes for one sequence, summed over query
-  // heads: 4·D·pairs is the attention's forward FLOPs the plugin must count at least.
-  double score_pairs = 0.0;
+  ReferenceFlops flops;
 };
 
 struct PluginReference {
@@ -57,13 +65,31 @@ torch::Tensor parameter(const AttentionVariant& variant, const std::string& name
 int64_t adaptive_window(const nlohmann::json& options, int64_t T);
 
 // Causal softmax attention where query i sees keys i-window..i (every j <= i for window -1),
-// head outputs scaled by gate_BTH when defined; score_pairs = visible pairs · H.
+// head outputs scaled by gate_BTH when defined. Its flops count the attention only
+// (attention_flops), not the gate: the caller adds what computes gate_BTH (gate_flops).
 ReferenceOutput windowed_attention(const ReferenceInput& in, int64_t window,
                                    const torch::Tensor& gate_BTH = {});
 
-// The per-head output gate g_BTH = sigmoid(x_BTC W_HCᵀ + b_H) from the parameters
-// gate_weight [H, C] and gate_bias [H].
-torch::Tensor head_gate(const ReferenceInput& in);
+// Counters written as loops over the work they count, independent of the kernels' formulas.
+
+// Attention of H query heads over a sequence of T, head dim D, for the causal pairs (query i,
+// key j <= i) where sees(h, i, j), pair by pair: forward q·k and p·v (2·D each); backward
+// recomputes q·k and computes pᵀ·do, do·vᵀ, ds·k and dsᵀ·q (5 · 2·D).
+ReferenceFlops attention_flops(int64_t H, int64_t T, int64_t D,
+                               const std::function<bool(int64_t h, int64_t i, int64_t j)>& sees);
+
+// `outputs` dot products of length `inputs` per token, T tokens (x·Wᵀ without the bias):
+// each multiply-add is 2 forward, 4 backward (one for the input's gradient, one for W's).
+ReferenceFlops projection_flops(int64_t T, int64_t outputs, int64_t inputs);
+
+// An output gate of one sequence: `gates` projections of `inputs` per token (projection_flops),
+// then each of the H·D output channels multiplied by its gate: 1 forward, 2 backward (dy·g for
+// the output's gradient, dy·o for the gate's).
+ReferenceFlops gate_flops(int64_t T, int64_t gates, int64_t inputs, int64_t H, int64_t D);
+
+// windowed_attention scaled by the per-head output gate g_BTH = sigmoid(x_BTC W_HCᵀ + b_H) from
+// the parameters gate_weight [H, C] and gate_bias [H], its flops the gate's included.
+ReferenceOutput head_gated_attention(const ReferenceInput& in, int64_t window);
 
 }  // namespace attnlab::test
 

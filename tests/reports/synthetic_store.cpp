@@ -22,6 +22,7 @@ std::string ablation_report_section() {
 std::string fresh_store_path(const std::string& tag) {
   const fs::path dir = fs::path(ATTNLAB_BINARY_DIR) / "test_tmp" / "reports" / tag;
   fs::remove_all(dir);
+  fs::create_directories(dir);  // a store is created only in an existing directory
   return (dir / "attnlab.db").string();
 }
 

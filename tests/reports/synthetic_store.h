@@ -40,7 +40,7 @@ inline int64_t bench_attention_extra_bytes(int64_t seq) { return seq * seq * 16;
 // A `report:` section mapping the seed paper's Table 1 rows to variants.
 std::string ablation_report_section();
 
-// A fresh (deleted) store path for `tag` under the build tree.
+// A fresh store path for `tag` under the build tree: its directory exists and is empty.
 std::string fresh_store_path(const std::string& tag);
 
 // Adds a finished run of `plugin` whose resolved config is `config` with `seed` set: val/loss

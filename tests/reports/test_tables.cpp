@@ -196,6 +196,7 @@ TEST_CASE("arms with identical val curves seed for seed are named as indistingui
   namespace fs = std::filesystem;
   const fs::path dir = fs::path(ATTNLAB_BINARY_DIR) / "test_tmp" / "reports" / "twins";
   fs::remove_all(dir);
+  fs::create_directories(dir);
   attnlab::store::Store store((dir / "attnlab.db").string());
   store.upsert_experiment("twins", "experiments/twins.yaml", "{}");
   std::mt19937 rng(std::random_device{}());

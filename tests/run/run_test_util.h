@@ -2,6 +2,7 @@
 // of a narrow model on one thread, a fresh folder per test, and reading the store back.
 #pragma once
 #include <catch2/catch.hpp>
+#include <sqlite3.h>
 
 #include <filesystem>
 #include <string>
@@ -32,7 +33,7 @@ inline std::vector<std::string> small_run_args(const std::string& command, const
                                 "train.peak_flops=1e11", "data.val_tokens=256",
                                 "model.d_model=32", "model.head_dim=8", "model.ffn_hidden=64",
                                 "model.n_layer=1"};
-  a.insert(a.end(), extra.begin(), extra.end());
+  a = with_overrides(std::move(a), extra);
   a.push_back("--db");
   a.push_back(db.string());
   return a;
@@ -59,6 +60,19 @@ inline CliOutcome run_cli_ok(std::vector<std::string> args) {
 // Every run of `experiment` in the store at `db`, by name.
 inline std::vector<store::RunRecord> stored_runs(const fs::path& db, const std::string& experiment) {
   return store::Store(db.string()).runs(experiment);
+}
+
+// Sets a run's status, owner and heartbeat directly, as another process (on this machine or
+// another) would have; heartbeat_modifier is SQLite's, e.g. "-5 seconds".
+inline void set_run_owner(const fs::path& db, int64_t run_id, const std::string& status,
+                          const std::string& owner, const std::string& heartbeat_modifier) {
+  sqlite3* handle = nullptr;
+  REQUIRE(sqlite3_open(db.string().c_str(), &handle) == SQLITE_OK);
+  const std::string sql = "UPDATE runs SET status = '" + status + "', owner = '" + owner +
+                          "', heartbeat_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '" +
+                          heartbeat_modifier + "') WHERE id = " + std::to_string(run_id);
+  CHECK(sqlite3_exec(handle, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(handle);
 }
 
 }  // namespace attnlab::test

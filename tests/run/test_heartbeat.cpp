@@ -2,7 +2,6 @@
 // owner was killed is reclaimed by the next `run`; a run owned on another host is left alone
 // while its heartbeat is fresh and reclaimed once it is stale.
 #include <catch2/catch.hpp>
-#include <sqlite3.h>
 
 #include <chrono>
 #include <csignal>
@@ -11,22 +10,6 @@
 
 using namespace attnlab;
 using namespace attnlab::test;
-
-namespace {
-
-// Sets a run's owner and heartbeat directly, as a process on another machine would have.
-void set_owner(const fs::path& db, int64_t run_id, const std::string& owner,
-               const std::string& heartbeat_modifier) {
-  sqlite3* handle = nullptr;
-  REQUIRE(sqlite3_open(db.string().c_str(), &handle) == SQLITE_OK);
-  const std::string sql = "UPDATE runs SET status = 'running', owner = '" + owner +
-                          "', heartbeat_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '" +
-                          heartbeat_modifier + "') WHERE id = " + std::to_string(run_id);
-  CHECK(sqlite3_exec(handle, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
-  sqlite3_close(handle);
-}
-
-}  // namespace
 
 TEST_CASE("the owner keeps the heartbeat fresh; a killed owner's run is reclaimed", "[run][heartbeat]") {
   const auto dir = fresh_run_dir("heartbeat");
@@ -69,13 +52,13 @@ TEST_CASE("a run owned on another host is reclaimed only once its heartbeat is s
 
   auto restart = args;
   restart.push_back("--restart");
-  set_owner(db, id, "another-host.example:4242", "-5 seconds");
+  set_run_owner(db, id, "running", "another-host.example:4242", "-5 seconds");
   const auto fresh = run_cli(cli(restart));
   INFO(transcript_of(fresh));
   CHECK(fresh.out.find("claimed by another process, skipped") != std::string::npos);
   CHECK(stored_runs(db, "smoke").at(0).owner == "another-host.example:4242");
 
-  set_owner(db, id, "another-host.example:4242", "-1 hours");
+  set_run_owner(db, id, "running", "another-host.example:4242", "-1 hours");
   const auto stale = run_cli(cli(restart));
   INFO(transcript_of(stale));
   CHECK(stale.exit_code == 0);

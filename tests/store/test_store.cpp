@@ -1,6 +1,7 @@
 // Tests of attnlab::store::Store against a fresh database file per test case: schema and
 // forward migrations, experiment/run upserts, the claim race between two connections,
-// metrics that replace rather than duplicate, resume deletion, JSON checks, bench rows.
+// metrics that replace rather than duplicate, resume deletion, JSON checks, bench rows; and
+// bad input (test_bad_input.cpp): paths, damaged files, read-only opens, error wording.
 #include <sqlite3.h>
 
 #include <atomic>
@@ -12,46 +13,13 @@
 #include <thread>
 
 #include "attnlab/store/store.h"
+#include "store_test_util.h"
 
-namespace fs = std::filesystem;
 using attnlab::store::Store;
 using attnlab::store::StoreError;
+using namespace attnlab::store::test;
 
-namespace {
-
-// A fresh path under the build tree, removed (with its WAL files) before use.
-std::string fresh_db(const std::string& name) {
-  fs::path dir = fs::path(ATTNLAB_BINARY_DIR) / "test_tmp" / "store" / name;
-  fs::remove_all(dir);
-  return (dir / "nested" / "attnlab.db").string();
-}
-
-int raw_user_version(const std::string& path) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-  sqlite3_stmt* s = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, nullptr) == SQLITE_OK);
-  REQUIRE(sqlite3_step(s) == SQLITE_ROW);
-  int v = sqlite3_column_int(s, 0);
-  sqlite3_finalize(s);
-  sqlite3_close(db);
-  return v;
-}
-
-void raw_exec(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-  char* err = nullptr;
-  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-  INFO((err ? err : ""));
-  sqlite3_free(err);
-  sqlite3_close(db);
-  REQUIRE(rc == SQLITE_OK);
-}
-
-}  // namespace
-
-TEST_CASE("a new store creates its directory, every table and the latest schema version") {
+TEST_CASE("a new store creates every table and the latest schema version") {
   auto path = fresh_db("create");
   Store store(path);
   CHECK(fs::exists(path));

@@ -1,6 +1,8 @@
 // run_cli: fork/exec of the attnlab executable with stdout/stderr captured through pipes.
 #include "cli_process.h"
 
+#include <algorithm>
+
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -12,6 +14,31 @@
 #include <stdexcept>
 
 namespace attnlab::test {
+
+namespace {
+
+// The key an override sets: "++a.b=1" -> "a.b"; "" for what is not an override (a flag).
+std::string override_key(const std::string& arg) {
+  const auto eq = arg.find('=');
+  if (eq == std::string::npos || arg.rfind("--", 0) == 0) return "";
+  const auto begin = arg.find_first_not_of("+~");
+  return arg.substr(begin, eq - begin);
+}
+
+}  // namespace
+
+std::vector<std::string> with_overrides(std::vector<std::string> base,
+                                        const std::vector<std::string>& more) {
+  for (const auto& arg : more) {
+    const auto key = override_key(arg);
+    if (key.empty()) continue;
+    base.erase(std::remove_if(base.begin(), base.end(),
+                              [&](const std::string& b) { return override_key(b) == key; }),
+               base.end());
+  }
+  base.insert(base.end(), more.begin(), more.end());
+  return base;
+}
 
 int progress_step(const std::string& line) {
   static const std::regex re(R"(\] step (\d+)/\d+ \| loss )");

@@ -28,6 +28,12 @@ struct CliRun {
 // ATTNLAB_SHARED pointing at the shared data and ATTNLAB_PLUGIN_DIR at this build's plugins.
 CliOutcome run_cli(const CliRun& run);
 
+// `base` with `more` appended, where an override in `more` replaces every override of `base`
+// that sets the same key ("train.steps=4" replaces "train.steps=8"): the CLI refuses a key
+// given twice, and a test's overrides refine the fixture's.
+std::vector<std::string> with_overrides(std::vector<std::string> base,
+                                        const std::vector<std::string>& more);
+
 // "[attention=dense] step 7/12 | loss ..." -> 7; -1 for any other line.
 int progress_step(const std::string& line);
 

@@ -1,11 +1,18 @@
-// Checkpoints that must not be resumed from: a damaged newest file is skipped with a warning
-// naming it (the previous one is used); a checkpoint of another config or format version is
-// refused with a message that names --restart, and --restart starts the run over.
+// Checkpoints that must not be resumed from: a damaged newest file (flipped byte, truncation,
+// or a valid header and checksum over a payload LibTorch cannot read or that lacks entries)
+// is skipped with a warning naming it (the previous one is used); a checkpoint of another
+// config or format version is refused with a message that names --restart, and --restart
+// starts the run over.
 #include <catch2/catch.hpp>
 #include <signal.h>
 
+#include <cstring>
 #include <fstream>
+#include <random>
+#include <sstream>
 
+#include "attnlab/train/checkpoint.h"
+#include "attnlab/util/sha256.h"
 #include "train_fixture.h"
 
 using namespace attnlab::test;
@@ -37,11 +44,57 @@ char byte_at(const fs::path& file, std::streamoff offset) {
   return static_cast<char>(f.get());
 }
 
+// Replaces a checkpoint's payload, writing a header (magic, format, length, SHA-256) that
+// verifies: only reading the payload can tell that it is damaged.
+void rewrite_with_valid_header(const fs::path& file, const std::string& payload) {
+  std::string bytes = "ATTNCKPT";
+  const uint32_t version = attnlab::train::kCheckpointFormatVersion;
+  const uint64_t size = payload.size();
+  bytes.append(reinterpret_cast<const char*>(&version), sizeof(version));
+  bytes.append(reinterpret_cast<const char*>(&size), sizeof(size));
+  const auto digest = attnlab::util::sha256_hex(payload.data(), payload.size());
+  for (size_t i = 0; i < digest.size(); i += 2) {
+    bytes.push_back(static_cast<char>(std::stoi(digest.substr(i, 2), nullptr, 16)));
+  }
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes << payload;
+}
+
+std::string random_bytes(std::mt19937& rng, size_t size) {
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::string out(size, '\0');
+  for (auto& c : out) c = static_cast<char>(byte(rng));
+  return out;
+}
+
+// A LibTorch archive holding only the meta.json of `file` (its config fingerprint matches, so
+// only the missing model, optimizer and RNG entries can tell that it is damaged).
+std::string archive_with_only_meta(const fs::path& file) {
+  const std::string meta = checkpoint_meta_json(read_checkpoint(file));
+  auto bytes = torch::empty({static_cast<int64_t>(meta.size())}, torch::kUInt8);
+  std::memcpy(bytes.data_ptr(), meta.data(), meta.size());
+  torch::serialize::OutputArchive archive;
+  archive.write("meta.json", bytes, /*is_buffer=*/true);
+  std::ostringstream out;
+  archive.save_to(out);
+  return out.str();
+}
+
+// The run resumed from `used` and then ended exactly like the uninterrupted reference run.
+void check_resumed_like_reference(const CliOutcome& outcome, const TrainSetup& setup,
+                                  const fs::path& used) {
+  const auto& ref = reference("dense");
+  const int step = std::stoi(used.filename().string().substr(5, 10));
+  CHECK(outcome.out.find("resumed from the checkpoint at step " + std::to_string(step) + "\n") !=
+        std::string::npos);
+  CHECK(checkpoint_differences(ref.final_checkpoint, read_checkpoint(setup.final_checkpoint())) ==
+        "");
+  CHECK(recording_differences(ref.recordings, read_store(setup.db())) == "");
+}
+
 }  // namespace
 
 TEST_CASE("a flipped byte or a truncation in the newest checkpoints falls back to an older one",
           "[train][checkpoint]") {
-  const auto& ref = reference("dense");
   TrainSetup setup;
   setup.dir = fresh_dir("damaged");
   setup.overrides = {"train.keep_checkpoints=3"};
@@ -61,11 +114,7 @@ TEST_CASE("a flipped byte or a truncation in the newest checkpoints falls back t
         std::string::npos);
   CHECK(outcome.err.find("warning: skipping checkpoint: " + truncated.string() + " is truncated") !=
         std::string::npos);
-  const int oldest_step = std::stoi(files[0].filename().string().substr(5, 10));
-  CHECK(outcome.out.find("resumed from the checkpoint at step " + std::to_string(oldest_step) + "\n") !=
-        std::string::npos);
-  CHECK(checkpoint_differences(ref.final_checkpoint, read_checkpoint(setup.final_checkpoint())) == "");
-  CHECK(recording_differences(ref.recordings, read_store(setup.db())) == "");
+  check_resumed_like_reference(outcome, setup, files[0]);
 }
 
 TEST_CASE("a checkpoint of another config is refused, naming --restart", "[train][checkpoint]") {
@@ -113,4 +162,29 @@ TEST_CASE("a checkpoint of another format version is refused, naming --restart",
   CHECK(refused.exit_code == 1);
   CHECK(refused.err.find(files.back().string() + " has checkpoint format 7") != std::string::npos);
   CHECK(refused.err.find("--restart") != std::string::npos);
+}
+
+TEST_CASE("a checkpoint whose checksum holds but whose payload LibTorch cannot read is skipped",
+          "[train][checkpoint]") {
+  TrainSetup setup;
+  setup.dir = fresh_dir("unreadable_payload");
+  setup.overrides = {"train.keep_checkpoints=3"};
+  const auto files = interrupted_run(setup);
+  REQUIRE(files.size() == 3);
+  const unsigned seed = std::random_device{}();
+  INFO("seed " << seed);
+  std::mt19937 rng(seed);
+  const auto garbage = files[2];
+  rewrite_with_valid_header(garbage, random_bytes(rng, 1000 + rng() % 4000));
+  const auto incomplete = files[1];
+  rewrite_with_valid_header(incomplete, archive_with_only_meta(incomplete));
+
+  const auto outcome = run_training(setup);
+  INFO(transcript(outcome));
+  REQUIRE(outcome.exit_code == 0);
+  CHECK(outcome.err.find("warning: skipping checkpoint: " + garbage.string() +
+                         " is damaged: LibTorch cannot read its payload") != std::string::npos);
+  CHECK(outcome.err.find("warning: skipping checkpoint: " + incomplete.string() +
+                         " is damaged: LibTorch cannot read its payload") != std::string::npos);
+  check_resumed_like_reference(outcome, setup, files[0]);
 }

@@ -7,15 +7,15 @@
 #include <cmath>
 
 #include <fstream>
+#include <set>
+
+#include "attnlab/train/metric_names.h"
 
 #include <catch2/catch.hpp>
 
 #include <cstdio>
 
 namespace attnlab::test {
-
-const std::vector<std::string> kDeterministicMetrics = {
-    "train/loss", "train/lr", "train/grad_norm", "train/tokens", "val/loss", "train/nonfinite"};
 
 std::vector<std::string> TrainSetup::args() const {
   std::vector<std::string> a = {"train",
@@ -34,7 +34,7 @@ std::vector<std::string> TrainSetup::args() const {
                                 "model.head_dim=8",
                                 "model.ffn_hidden=64",
                                 "model.n_layer=2"};
-  a.insert(a.end(), overrides.begin(), overrides.end());
+  a = with_overrides(std::move(a), overrides);
   a.push_back("--db");
   a.push_back(db().string());
   a.insert(a.end(), flags.begin(), flags.end());
@@ -113,14 +113,17 @@ RunRecordings read_store(const fs::path& db) {
 
 std::string recording_differences(const RunRecordings& a, const RunRecordings& b) {
   std::string diff;
-  for (const auto& name : kDeterministicMetrics) {
+  std::set<std::string> names;  // every metric either run recorded
+  for (const auto* run : {&a, &b}) {
+    for (const auto& [name, points] : run->metrics) names.insert(name);
+  }
+  for (const auto& name : names) {
+    if (metric::is_timing_derived(name)) continue;
     const auto ia = a.metrics.find(name), ib = b.metrics.find(name);
-    const bool in_a = ia != a.metrics.end(), in_b = ib != b.metrics.end();
-    if (in_a != in_b) {
+    if (ia == a.metrics.end() || ib == b.metrics.end()) {
       diff += name + ": recorded by only one run\n";
       continue;
     }
-    if (!in_a) continue;
     if (ia->second.size() != ib->second.size()) {
       diff += name + ": " + std::to_string(ia->second.size()) + " vs " +
               std::to_string(ib->second.size()) + " points\n";

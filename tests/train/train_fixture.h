@@ -21,7 +21,7 @@ struct TrainSetup {
   fs::path dir;                        // holds x.db and the run directories
   fs::path experiment = "experiments/smoke.yaml";
   std::string variant = "dense";
-  std::vector<std::string> overrides;  // on top of the base ones (later ones win)
+  std::vector<std::string> overrides;  // on top of the base ones; replace those of the same key
   std::vector<std::string> flags;      // e.g. --restart
 
   std::vector<std::string> args() const;
@@ -56,10 +56,9 @@ struct RunRecordings {
 };
 RunRecordings read_store(const fs::path& db);
 
-// The metrics that must match bit for bit between runs: every one but the timings.
-extern const std::vector<std::string> kDeterministicMetrics;
 
-// Empty when the deterministic metrics and the evals agree exactly, step for step.
+// Empty when every metric but the timing-derived ones (metric::is_timing_derived) and the
+// evals agree exactly, step for step.
 std::string recording_differences(const RunRecordings& a, const RunRecordings& b);
 
 // The run `variant` trained with `overrides` on top of the base ones, in a fresh folder

@@ -12,8 +12,10 @@
 #include "attnlab/train/optimizer.h"
 #include "attnlab/train/train_config.h"
 #include "tensor_diff.h"
+#include "training_reference.h"
 
 using attnlab::test::max_abs_diff;
+using attnlab::test::RefParam;
 
 namespace {
 
@@ -28,24 +30,6 @@ struct Tiny : torch::nn::Module {
   }
   torch::Tensor weight_OI, bias_O, scale_I;
 };
-
-// One parameter of the reference: value, both moments and its weight decay.
-struct RefParam {
-  torch::Tensor p, m, v;
-  double wd;
-};
-
-// Loshchilov & Hutter's AdamW as PyTorch writes it: p <- p - lr*wd*p, then the Adam step
-// with bias-corrected moments and eps outside the square root. t counts from 1.
-void reference_step(RefParam& r, const torch::Tensor& g, int t, double lr,
-                    const attnlab::train::TrainConfig& c) {
-  r.p = r.p - lr * r.wd * r.p;
-  r.m = c.beta1 * r.m + (1.0 - c.beta1) * g;
-  r.v = c.beta2 * r.v + (1.0 - c.beta2) * g * g;
-  const auto m_hat = r.m / (1.0 - std::pow(c.beta1, t));
-  const auto v_hat = r.v / (1.0 - std::pow(c.beta2, t));
-  r.p = r.p - lr * m_hat / (v_hat.sqrt() + c.adam_eps);
-}
 
 attnlab::train::TrainConfig adamw_config() {
   attnlab::train::TrainConfig c;
@@ -79,7 +63,7 @@ void check_against_reference(torch::nn::Module& model, attnlab::train::Optimizer
     for (size_t i = 0; i < params.size(); ++i) {
       const auto g = 1e-3 * torch::randn(params[i].sizes(), kF64);
       params[i].mutable_grad() = g.clone();
-      reference_step(ref[i], g, t, lrs[t - 1] * lr_scale_and_wd[i].first, c);
+      attnlab::test::reference_adamw_step(ref[i], g, t, lrs[t - 1] * lr_scale_and_wd[i].first, c);
     }
     optimizer.adamw->step();
   }

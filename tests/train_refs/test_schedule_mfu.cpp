@@ -9,23 +9,12 @@
 
 #include "attnlab/train/lr_schedule.h"
 #include "attnlab/train/mfu.h"
+#include "training_reference.h"
 
 namespace {
 
-struct Schedule {
-  int64_t steps, warmup;
-  double lr, min_lr_ratio;
-};
-
-// The documented schedule, written as cos²: (1 + cos(pi p)) / 2 == cos²(pi p / 2).
-double reference_lr(const Schedule& s, int64_t step) {
-  if (step < s.warmup) return s.lr * static_cast<double>(step + 1) / static_cast<double>(s.warmup);
-  const double progress = static_cast<double>(step - s.warmup) /
-                          static_cast<double>(s.steps - 1 - s.warmup);  // 0 .. 1 at the last step
-  const double min_lr = s.lr * s.min_lr_ratio;
-  const double c = std::cos(M_PI * progress / 2.0);
-  return min_lr + (s.lr - min_lr) * c * c;
-}
+using attnlab::test::reference_lr;
+using attnlab::test::Schedule;
 
 double lr_of(const Schedule& s, int64_t step) {
   return attnlab::train::lr_at(step, s.steps, s.lr, s.warmup, s.min_lr_ratio);

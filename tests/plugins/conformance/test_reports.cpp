@@ -1,7 +1,9 @@
-// Conformance, what a variant reports about itself: flops(T) counts at least the attention
-// work its reference counts (4·D per score pair) and at most that plus one projection's worth
-// (4·T·C·H·D), backward no less than forward; and every statistic of the last forward is a
-// detached, finite scalar within its declared range, under a unique snake_case name.
+// Conformance, what a variant reports about itself: flops(T), forward and backward, equals
+// what its reference counts by loops over the formula's work (plugin_reference.h), in training
+// and after an inference forward, on both sides of every window and threshold; and every
+// statistic of the last forward is a detached, finite scalar within its declared range, under a
+// unique snake_case name.
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -11,18 +13,36 @@ using namespace attnlab::test::conformance;
 
 namespace {
 
+// The set's lengths and, for every integer option v (a window, a threshold, keep, a block)
+// up to the longest of them, v, v + 1 and v + 2: the lengths where an off-by-one shows.
+std::set<int64_t> flops_lengths(const OptionSet& set) {
+  std::set<int64_t> lengths(set.lengths.begin(), set.lengths.end());
+  const int64_t longest = *std::max_element(set.lengths.begin(), set.lengths.end());
+  for (const auto& option : set.options) {
+    if (!option.is_number_integer()) continue;
+    const auto v = option.get<int64_t>();
+    for (int64_t T = v; T <= v + 2; ++T) {
+      if (T > 0 && T <= longest) lengths.insert(T);
+    }
+  }
+  return lengths;
+}
+
 void check_flops(const PluginUnderTest& p, const OptionSet& set) {
   auto variant = p.create(set.options);
-  for (const int64_t T : {12, 40}) {
+  torch::NoGradGuard no_grad;
+  for (const int64_t T : flops_lengths(set)) {
     const auto s = random_sample(T);
-    torch::NoGradGuard no_grad;
-    const double attention = 4.0 * D * p.reference_output(*variant, set.options, s).score_pairs;
-    const auto flops = variant->flops(T);
-    INFO(set.name << " " << set.options.dump() << ", T=" << T << ": forward " << flops.forward
-                  << ", backward " << flops.backward << ", reference attention " << attention);
-    CHECK(flops.forward >= attention);
-    CHECK(flops.forward <= attention + 4.0 * T * C * H * D);
-    CHECK(flops.backward >= flops.forward);
+    for (const bool training : {true, false}) {
+      variant->train(training);
+      run(*variant, s);  // a variant may count what its last forward measured
+      const auto expected = p.reference_output(*variant, set.options, s).flops;
+      const auto flops = variant->flops(T);
+      INFO(set.name << " " << set.options.dump() << ", T=" << T
+                    << (training ? ", training" : ", inference"));
+      CHECK(flops.forward == Approx(expected.forward).epsilon(1e-12));
+      CHECK(flops.backward == Approx(expected.backward).epsilon(1e-12));
+    }
   }
 }
 
@@ -48,7 +68,7 @@ void check_statistics(const PluginUnderTest& p, const OptionSet& set) {
 }  // namespace
 
 TEST_CASE("every plugin: FLOPs and statistics", "[conformance]") {
-  for_each_plugin("flops count the reference's attention work, at most a projection more",
+  for_each_plugin("flops equal the reference's count, forward and backward",
                   [](const PluginUnderTest& p) {
                     for (const auto& set : p.option_sets()) check_flops(p, set);
                   });

@@ -1,7 +1,8 @@
 // Conformance reference for plugin `dma` (plugins/dma/README.md), from the formula in fp64:
 // Δ_κj = exp(A_κ · softplus(v_κj · W_Δ[κ])); query i keeps its top-`keep` keys j <= i by Δ
 // (ties to the larger j), chosen by sorting every candidate list; softmax over the kept keys of
-// q·k/√D + Δ, times v, with the full T×T matrix.
+// q·k/√D + Δ, times v, with the full T×T matrix. FLOPs (its README): attention over the kept
+// pairs, plus the projection v_κj · W_Δ[κ] of every key (exp and softplus not counted).
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -47,9 +48,12 @@ ReferenceOutput dma(const ReferenceInput& in) {
                 delta_BKT.repeat_interleave(group, 1).unsqueeze(2);
   s_BHTT = s_BHTT.masked_fill(kept_BHTT.logical_not(), -INFINITY);
   const auto y = torch::matmul(torch::softmax(s_BHTT, -1), in.v_BKTD.repeat_interleave(group, 1));
-  double pairs = 0;
-  for (int64_t i = 0; i < T; ++i) pairs += static_cast<double>(std::min<int64_t>(i + 1, keep));
-  return {y, pairs * static_cast<double>(H)};
+  // Every sequence keeps min(i + 1, keep) keys per query: the first one stands for all.
+  const auto kept = kept_BHTT.accessor<bool, 4>();
+  auto flops =
+      attention_flops(H, T, D, [&](int64_t h, int64_t i, int64_t j) { return kept[0][h][i][j]; });
+  flops += projection_flops(T, K, D);
+  return {y, flops};
 }
 
 }  // namespace

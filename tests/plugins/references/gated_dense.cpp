@@ -5,9 +5,7 @@
 namespace attnlab::test {
 namespace {
 
-ReferenceOutput gated_dense(const ReferenceInput& in) {
-  return windowed_attention(in, -1, head_gate(in));
-}
+ReferenceOutput gated_dense(const ReferenceInput& in) { return head_gated_attention(in, -1); }
 
 }  // namespace
 

@@ -7,7 +7,7 @@ namespace attnlab::test {
 namespace {
 
 ReferenceOutput gated_window(const ReferenceInput& in) {
-  return windowed_attention(in, adaptive_window(in.options, in.q_BHTD.size(2)), head_gate(in));
+  return head_gated_attention(in, adaptive_window(in.options, in.q_BHTD.size(2)));
 }
 
 }  // namespace

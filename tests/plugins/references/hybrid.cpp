@@ -3,6 +3,7 @@
 // gated_window's formula: the window (keys i-window..i) when T > adaptive_threshold, dense
 // otherwise, head h of token t scaled by sigmoid(x_t W_gᵀ + b_g) with the inner's parameters
 // inner.gate_weight and inner.gate_bias. Inner options default to gated_window's (256, 512).
+// FLOPs: the dense heads' attention plus the inner heads' attention and gate.
 #include <catch2/catch.hpp>
 
 #include "../plugin_reference.h"
@@ -22,7 +23,7 @@ ReferenceInput heads(const ReferenceInput& in, int64_t h0, int64_t h) {
 
 ReferenceOutput hybrid(const ReferenceInput& in) {
   REQUIRE(in.options.at("inner").get<std::string>() == "gated_window");
-  const int64_t H = in.q_BHTD.size(1), T = in.q_BHTD.size(2);
+  const int64_t H = in.q_BHTD.size(1), T = in.q_BHTD.size(2), D = in.q_BHTD.size(3);
   const int64_t G = H / in.k_BKTD.size(1), K = in.k_BKTD.size(1);
   // dense_heads 0 (the default): half the kv-head groups, at least one.
   const int64_t given = in.options.at("dense_heads").get<int64_t>();
@@ -35,7 +36,10 @@ ReferenceOutput hybrid(const ReferenceInput& in) {
   const auto gate_BTH = torch::sigmoid(torch::matmul(in.x_BTC, w_HC.t()) + b_H);
   const auto dense = windowed_attention(heads(in, 0, n), -1);
   const auto rest = windowed_attention(heads(in, n, H - n), window, gate_BTH);
-  return {torch::cat({dense.y_BHTD, rest.y_BHTD}, 1), dense.score_pairs + rest.score_pairs};
+  auto flops = dense.flops;
+  flops += rest.flops;
+  flops += gate_flops(T, H - n, in.x_BTC.size(2), H - n, D);
+  return {torch::cat({dense.y_BHTD, rest.y_BHTD}, 1), flops};
 }
 
 }  // namespace

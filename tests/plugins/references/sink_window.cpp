@@ -1,5 +1,5 @@
 // Conformance reference of plugin `sink_window` (StreamingLLM): query i sees key j iff j <= i
-// and (i - j <= window or j < sinks), causal softmax attention with GQA.
+// and (i - j <= window or j < sinks), causal softmax attention with GQA; FLOPs over those pairs.
 #include <cmath>
 
 #include "../plugin_reference.h"
@@ -20,7 +20,8 @@ ReferenceOutput sink_window(const ReferenceInput& in) {
                 std::sqrt(static_cast<double>(in.q_BHTD.size(3)));
   s_BHTT = s_BHTT.masked_fill(mask_TT.logical_not(), -INFINITY);
   const auto y_BHTD = torch::matmul(torch::softmax(s_BHTT, -1), in.v_BKTD.repeat_interleave(G, 1));
-  return {y_BHTD, mask_TT.sum().item<double>() * static_cast<double>(H)};
+  return {y_BHTD, attention_flops(H, T, in.q_BHTD.size(3),
+                                  [&](int64_t, int64_t i, int64_t j) { return m[i][j]; })};
 }
 
 }  // namespace

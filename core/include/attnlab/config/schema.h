@@ -38,7 +38,8 @@ struct SectionSchema {
 // Validates one section on its own, by the rules validate() applies to it inside a config:
 // `values` must be a map (null counts as empty); unknown keys (with suggestions), types,
 // ranges and choices are checked and defaults filled in; a whole float given for an int
-// (2.0) becomes an int, an int given for a float a float. Returns the completed map. Throws
+// (2.0) becomes an int, an int given for a float a float; an infinite or NaN number is an
+// error whatever the key's range (no key takes one). Returns the completed map. Throws
 // ConfigError naming the dotted key, e.g. "attention.options.window" (no file origin).
 nlohmann::json validate_section(const SectionSchema& section, const nlohmann::json& values);
 
@@ -49,9 +50,9 @@ class SchemaRegistry {
   // attention.variant. `make` may throw ConfigError (e.g. unknown plugin).
   void add_dynamic(std::string path, std::function<SectionSchema(const ResolvedConfig&)> make);
 
-  // Fills defaults, converts ints given for floats (and whole floats given for ints), and
-  // checks every key: unknown keys
-  // (with "did you mean" suggestions), types, ranges, choices, required keys.
+  // Fills defaults, converts ints given for floats (and whole floats within 64 bits given
+  // for ints), and checks every key: unknown keys (with "did you mean" suggestions), no
+  // infinite or NaN number anywhere, types, ranges, choices, required keys.
   // Throws ConfigError naming the dotted key and its origin.
   void validate(ResolvedConfig& config) const;
 

@@ -13,6 +13,8 @@
 
 namespace attnlab::data {
 
+inline constexpr int kMaxPrepareThreads = 1024;  // tokenizer threads; more is a DataError
+
 struct PrepareOptions {
   std::vector<std::string> inputs;  // .jsonl/.jsonl.gz/.jsonl.zst/.txt files, globs allowed
   std::string output_dir;
@@ -22,7 +24,7 @@ struct PrepareOptions {
   std::string text_field = "text";
   uint64_t shard_tokens = 100'000'000;  // tokens per train shard (llm.c's default)
   uint64_t val_tokens = 100'000'000;    // tokens of the validation shard (0: none)
-  int threads = 0;                      // 0: every core
+  int threads = 0;                      // 0: every core; at most kMaxPrepareThreads
   bool skip_bad_lines = false;          // malformed JSONL lines: warn and skip, else stop
   bool overwrite = false;               // replace shards of `name` already in output_dir
   bool progress = true;                 // progress lines on stderr

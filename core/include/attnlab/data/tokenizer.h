@@ -7,8 +7,15 @@
 // are merged by rank. Frequent pre-tokens are cached per thread.
 //
 // Invalid UTF-8: each maximal valid run is tokenized as above and every byte that is not part
-// of a valid sequence becomes its own single-byte token. Nothing is dropped or replaced, so
-// decode(encode(s)) == s for every byte string s, valid UTF-8 or not.
+// of a valid sequence becomes its own single-byte token: nothing is dropped or replaced by
+// U+FFFD.
+//
+// Round trip: without NFC (GPT-2: encoder.json + vocab.bpe, or a tokenizer.json without a
+// normalizer) decode(encode(s)) == s for every byte string s, valid UTF-8 or not. With NFC
+// (Qwen3: vocab.json + merges.txt, or a tokenizer.json whose normalizer is NFC)
+// decode(encode(s)) is s with each valid UTF-8 run NFC-normalised (invalid bytes and added
+// tokens kept as they are): == s exactly when those runs are already NFC, e.g. "e\xcc\x81"
+// (e + combining acute) comes back as "\xc3\xa9" (é).
 //
 // Thread safety: a Tokenizer is immutable after loading; encode/decode may run concurrently.
 #pragma once

@@ -1,4 +1,4 @@
-// The process group of a data-parallel run: rendezvous on rank 0's c10d TCPStore, then Gloo
+// The process group of a data-parallel run: rendezvous on a c10d TCPStore, then Gloo
 // (CPU tensors) or NCCL (CUDA tensors, when LibTorch has it) collectives. The trainer uses it
 // to broadcast parameters, average scalars and agree on stopping; GradientSync
 // (distributed_grad_sync.h) uses it to all-reduce gradients. Only rank 0 writes the store and
@@ -19,7 +19,8 @@ namespace attnlab::dist {
 class Communicator {
  public:
   // Rendezvous of env.world_size processes at env.master_addr:env.master_port (rank 0 serves
-  // the TCPStore). Every collective, and the rendezvous itself, fails after `timeout` with an
+  // the TCPStore, unless env.agent_store: then torchrun's agent does and all ranks are
+  // clients). Every collective, and the rendezvous itself, fails after `timeout` with an
   // error naming the rank and train.dist_timeout_s. `backend` is "gloo" or "nccl".
   Communicator(const DistEnv& env, std::chrono::milliseconds timeout, const std::string& backend);
 

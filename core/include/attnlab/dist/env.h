@@ -22,8 +22,16 @@ struct DistEnv {
   int rank = 0;
   int local_rank = 0;
   int world_size = 1;
-  std::string master_addr;  // where rank 0's TCPStore listens
+  std::string master_addr;  // where the rendezvous TCPStore listens
   int master_port = 0;
+  // TORCHELASTIC_USE_AGENT_STORE=True (torchrun's default "static" rendezvous): torchrun's agent
+  // already serves the TCPStore at MASTER_ADDR:MASTER_PORT, so every rank, rank 0 included,
+  // connects to it as a client. Otherwise rank 0 serves it.
+  bool agent_store = false;
+  // TORCHELASTIC_RESTART_COUNT: torchrun's restart attempt (0 without restarts); the ranks'
+  // keys in a long-lived agent store are scoped by it, so a restarted group never reads the
+  // keys of a previous attempt.
+  int restart_count = 0;
   std::string source;       // "torchrun" (RANK/WORLD_SIZE, also our launcher) or "slurm"
   std::string device_id;    // ATTNLAB_DEVICE: the device (or CPU slot) this rank uses; may be empty
   int intra_op_threads = 0; // ATTNLAB_INTRA_OP_THREADS: threads when train.threads=0; 0 = unset

@@ -1,7 +1,8 @@
 // The results store: one SQLite file (default results/attnlab.db) holding experiments, runs,
 // their metrics, evals, artifacts and run facts, and benchmark results. The trainer writes it,
-// `attnlab run` schedules from it (claim_run), `attnlab report` reads it. Every value is bound
-// as a parameter; every error is a StoreError naming the database file and what to do.
+// `attnlab run` schedules from it (claim_run), `attnlab report` reads it (open_store_to_read).
+// Every value is bound as a parameter; every error is a StoreError naming the database file
+// and what to do.
 // Tables and columns: docs/STORE.md.
 #pragma once
 #include <cstdint>
@@ -14,11 +15,16 @@
 
 namespace attnlab::store {
 
-// Every store failure. what() is one line: "<db path>: <problem> (<what to do>)".
+// Every store failure. what() is one line: "<db path>: <problem> (<what to do>)"; a failed
+// SQLite call reads "<db path>: cannot <operation>: <sqlite message> (<what to do>) [SQL: ...]".
 class StoreError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// The default results folder, relative to the working directory: the only directory a
+// writable open creates (a --db elsewhere must name an existing directory).
+inline constexpr const char* kDefaultResultsDir = "results";
 
 // The statuses a run moves through. `attnlab run` claims pending, failed and preempted runs.
 inline constexpr const char* kRunStatuses[] = {"pending", "running", "finished", "failed",
@@ -81,12 +87,15 @@ class Connection;
 // thread or process (SQLite serialises writers: WAL mode, 30 s busy timeout).
 class Store {
  public:
-  // Opens or creates the database at `path` (creating parent directories) and migrates it
-  // forward to schema_version(). A database written by newer code is an error.
+  // Opens or creates the database at `path` and migrates it forward to schema_version(). Errors:
+  // `path` is a directory; its directory does not exist (only kDefaultResultsDir is created);
+  // the file fails PRAGMA quick_check (refused before anything is written; the message says
+  // how to restore or recover it); a database written by newer code.
   explicit Store(const std::string& path);
-  // Opens an existing database for reading only: nothing is created, migrated or written
-  // (`attnlab run --dry-run`). A schema newer than this build is an error; an older one is
-  // read as it is.
+  // Opens an existing database for reading only (SQLITE_OPEN_READONLY): nothing is created,
+  // migrated or written, so a store the user may read but not write opens (in a directory the
+  // user may not write, as immutable). A schema newer than this build is an error; an older
+  // one is read as it is.
   struct ReadOnly {};
   Store(const std::string& path, ReadOnly);
   ~Store();
@@ -160,5 +169,10 @@ class Store {
   std::string path_;
   std::unique_ptr<detail::Connection> db_;
 };
+
+// The store for a command that only reads (`attnlab report`): read-only, unless its schema is
+// older than this build's, which only a writable open can migrate (an error saying so when
+// the user may not write it).
+std::unique_ptr<Store> open_store_to_read(const std::string& path);
 
 }  // namespace attnlab::store

@@ -48,8 +48,9 @@ class CheckpointManager {
   std::filesystem::path save(const torch::nn::Module& model, const torch::optim::Optimizer& optimizer,
                              const CheckpointMeta& meta);
 
-  // Loads the newest checkpoint that verifies (a damaged one is skipped with a warning on
-  // stderr naming it) into model/optimizer and restores the RNG. Returns nullopt when there
+  // Loads the newest checkpoint that verifies and reads (a damaged one: truncated, failing its
+  // SHA-256, or a payload LibTorch cannot read or that lacks an entry, is skipped with a
+  // warning on stderr naming it) into model/optimizer and restores the RNG. Returns nullopt when there
   // is none. A checkpoint of another format version or config fingerprint is an error that
   // says how to start over (--restart).
   std::optional<CheckpointMeta> load_latest(torch::nn::Module& model,

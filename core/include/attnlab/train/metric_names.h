@@ -1,6 +1,8 @@
 // The names under which the trainer logs metrics and evaluations, and under which reports
 // read them back from the store: one list, so a rename cannot split writer and reader.
 #pragma once
+#include <array>
+#include <string_view>
 
 namespace attnlab::metric {
 
@@ -20,6 +22,18 @@ inline constexpr const char* kAttnPrefix = "attn/";
 inline constexpr const char* kAttnEntropy = "attn/entropy";
 inline constexpr const char* kValLoss = "val/loss";
 inline constexpr const char* kGradSyncExposedS = "dist/grad_sync_exposed_s";
+
+// The per-step scalars computed from wall-clock time. They differ between two runs of one
+// config, and between a run and its resume; every comparison of runs (resume checks,
+// scripts/stress_resume.sh through `attnlab report --timing-metrics`) skips exactly these.
+inline constexpr std::array<const char*, 4> kTimingDerived = {kTrainTokensPerS, kTrainStepTimeS,
+                                                              kTrainMfu, kGradSyncExposedS};
+inline bool is_timing_derived(std::string_view name) {
+  for (const char* timing : kTimingDerived) {
+    if (name == timing) return true;
+  }
+  return false;
+}
 
 // Structured evaluations (MetricsSink::eval): per layer, per head mean gate activation.
 inline constexpr const char* kGateMean = "gate_mean";

@@ -1,14 +1,18 @@
 // Composing plugins: a plugin creates a variant of a sibling plugin (a library in its own
-// directory) through the ABI, the way the loader would: dlopen, entry symbol, ABI version,
-// struct size, LibTorch version and C++ ABI, and name checked, the sibling's options completed from its defaults and checked
-// against its specs (unknown keys, types, ranges, choices) with errors naming the full key.
+// directory) through the ABI, with the loader's checks (plugin/descriptor_checks.h, which the
+// loader uses too): dlopen, entry symbol, ABI version, struct size, no NULL field, LibTorch
+// version and C++ ABI, name, at most kMaxPluginOptions option specs with unique names, known
+// types, non-empty ranges and JSON defaults, strings and create()'s error buffer read within
+// bounds, exceptions escaping the entry function or create() caught. Every error names the
+// sibling and its file. Then, here: each default checked against its type and range, and the
+// sibling's options completed from its defaults and checked (unknown keys, types, ranges,
+// choices) with errors naming the full key. Errors are std::invalid_argument.
 // Header-only (SDK); libraries are never dlclose'd, as in the loader.
 //
 //   auto inner = attnlab::plugin::create_sibling_variant(
 //       &kOptions, "gated_window", dims, R"({"window": 5})", "attention.options.inner_options");
 #pragma once
 #include <dlfcn.h>
-#include <torch/version.h>
 
 #include <cmath>
 #include <memory>
@@ -16,13 +20,24 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "attnlab/attention_variant.h"
+#include "attnlab/plugin/descriptor_checks.h"
 #include "attnlab/plugin_abi.h"
 
 namespace attnlab::plugin {
 
 namespace compose_detail {
+
+using Spec = checks::OptionSpec;
+
+// A sibling plugin: "plugin 'x' (/dir/libattnlab_x.so)", its descriptor and its option specs.
+struct Sibling {
+  std::string where;
+  const attnlab_plugin_descriptor* descriptor;
+  std::vector<Spec> specs;
+};
 
 // The directory of the shared object holding `address` (any address inside the caller).
 inline std::string directory_of(const void* address) {
@@ -35,106 +50,82 @@ inline std::string directory_of(const void* address) {
   return slash == std::string::npos ? "." : path.substr(0, slash);
 }
 
-// The checked descriptor of libattnlab_<name>.so in `directory`.
-inline const attnlab_plugin_descriptor& open_descriptor(const std::string& directory,
-                                                        const std::string& name) {
-  const std::string path = directory + "/libattnlab_" + name + ".so";
-  const std::string where = "plugin '" + name + "' (" + path + ")";
-  dlerror();
-  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);  // never dlclose'd
-  if (!handle) {
-    const char* why = dlerror();
-    throw std::invalid_argument(where + ": dlopen failed: " + (why ? why : "unknown error") +
-                                "; is it built next to the calling plugin?");
-  }
-  auto entry =
-      reinterpret_cast<attnlab_plugin_entry_fn>(dlsym(handle, ATTNLAB_PLUGIN_ENTRY_SYMBOL));
-  const attnlab_plugin_descriptor* d = entry ? entry() : nullptr;
-  if (!d) {
-    throw std::invalid_argument(where + ": no " ATTNLAB_PLUGIN_ENTRY_SYMBOL
-                                " descriptor; is it an attnlab plugin built with this attnlab?");
-  }
-  if (d->abi_version != ATTNLAB_PLUGIN_ABI_VERSION) {
-    throw std::invalid_argument(where + ": ABI version " + std::to_string(d->abi_version) +
-                                ", expected " + std::to_string(ATTNLAB_PLUGIN_ABI_VERSION) +
-                                "; rebuild it with this attnlab");
-  }
-  if (d->struct_size != sizeof(attnlab_plugin_descriptor)) {
-    throw std::invalid_argument(where + ": descriptor size " + std::to_string(d->struct_size) +
-                                ", expected " + std::to_string(sizeof(attnlab_plugin_descriptor)) +
-                                "; rebuild it with this attnlab");
-  }
-  if (!d->torch_version || std::string(d->torch_version) != TORCH_VERSION ||
-      d->cxx11_abi != _GLIBCXX_USE_CXX11_ABI) {
-    throw std::invalid_argument(where + ": built against LibTorch " +
-                                (d->torch_version ? d->torch_version : "(null)") +
-                                ", this plugin runs " TORCH_VERSION "; rebuild it with this attnlab");
-  }
-  if (!d->name || name != d->name || !d->create || !d->destroy || (d->n_options && !d->options)) {
-    throw std::invalid_argument(where + ": descriptor is incomplete or names another plugin ('" +
-                                (d->name ? d->name : "(null)") +
-                                "'); rebuild it, or name the plugin its file is named after");
-  }
-  return *d;
-}
-
-inline std::string known_keys(const attnlab_plugin_descriptor& d) {
-  std::string keys;
-  for (uint32_t i = 0; i < d.n_options; ++i)
-    keys += (i ? ", " : "") + std::string(d.options[i].name);
-  return keys.empty() ? "(none)" : keys;
-}
-
-// `value` checked against `spec` (an int given as a whole float becomes an int).
-inline nlohmann::json checked_value(const attnlab_option_spec& spec, nlohmann::json value,
+// `value` checked against `spec` (an int given as a whole float becomes an int); errors name
+// `key`.
+inline nlohmann::json checked_value(const Spec& spec, nlohmann::json value,
                                     const std::string& key) {
-  const std::string type = spec.type;
   const auto bad = [&](const std::string& why) {
     return std::invalid_argument(key + ": " + why + ", got " + value.dump());
   };
-  if (type == "bool" && !value.is_boolean()) throw bad("must be a bool");
-  if (type == "string") {
+  if (spec.type == "bool" && !value.is_boolean()) throw bad("must be a bool");
+  if (spec.type == "string") {
     if (!value.is_string()) throw bad("must be a string");
-    if (!spec.choices) return value;
+    if (spec.choices.empty()) return value;
     std::stringstream choices(spec.choices);
     for (std::string c; std::getline(choices, c, ',');) {
       if (c == value.get<std::string>()) return value;
     }
-    throw bad(std::string("must be one of ") + spec.choices);
+    throw bad("must be one of " + spec.choices);
   }
-  if (type == "int" || type == "float") {
+  if (spec.type == "int" || spec.type == "float") {
     if (!value.is_number())
-      throw bad("must be " + std::string(type == "int" ? "an int" : "a number"));
+      throw bad("must be " + std::string(spec.type == "int" ? "an int" : "a number"));
     const double x = value.get<double>();
-    if (type == "int" && x != std::floor(x)) throw bad("must be an int");
+    if (spec.type == "int" && x != std::floor(x)) throw bad("must be an int");
     if (x < spec.min_value || x > spec.max_value) {
       throw bad("must be in [" + nlohmann::json(spec.min_value).dump() + ", " +
                 nlohmann::json(spec.max_value).dump() + "]");
     }
-    if (type == "int") return static_cast<int64_t>(x);
+    if (spec.type == "int") return static_cast<int64_t>(x);
     return x;
   }
   return value;
 }
 
-// `given` (a JSON object) completed with d's defaults and checked; errors name key_prefix.<key>.
-inline nlohmann::json complete_options(const attnlab_plugin_descriptor& d,
-                                       const nlohmann::json& given, const std::string& key_prefix) {
-  if (!given.is_object())
-    throw std::invalid_argument(key_prefix + " must be a JSON object, got " + given.dump());
-  nlohmann::json out = nlohmann::json::object();
-  for (const auto& [key, value] : given.items()) {
-    bool known = false;
-    for (uint32_t i = 0; i < d.n_options; ++i) known = known || key == d.options[i].name;
-    if (!known) {
-      throw std::invalid_argument(key_prefix + "." + key + ": plugin '" + d.name +
-                                  "' has no such option; its options: " + known_keys(d));
+// Sibling plugin `name` of `directory`, every check of descriptor_checks.h passed and each
+// option's default checked against its type and range.
+inline Sibling open_sibling(const std::string& directory, const std::string& name) {
+  using Error = std::invalid_argument;
+  const std::string path = directory + "/libattnlab_" + name + ".so";
+  Sibling sibling;
+  sibling.where = "plugin '" + name + "' (" + path + ")";
+  sibling.descriptor = &checks::open_descriptor<Error>(path, sibling.where,
+                                                       "is it built next to the calling plugin?");
+  checks::read_facts<Error>(*sibling.descriptor, name, sibling.where);
+  sibling.specs = checks::read_options<Error>(*sibling.descriptor, sibling.where);
+  for (auto& spec : sibling.specs) {
+    try {
+      spec.default_value = checked_value(spec, spec.default_value, "has an invalid default");
+    } catch (const Error& e) {
+      throw Error(sibling.where + ": option '" + spec.name + "' " + e.what() + checks::kFixSpec);
     }
   }
-  for (uint32_t i = 0; i < d.n_options; ++i) {
-    const auto& spec = d.options[i];
-    const auto value =
-        given.contains(spec.name) ? given.at(spec.name) : nlohmann::json::parse(spec.default_value);
+  return sibling;
+}
+
+inline std::string known_keys(const std::vector<Spec>& specs) {
+  std::string keys;
+  for (const auto& spec : specs) keys += (keys.empty() ? "" : ", ") + spec.name;
+  return keys.empty() ? "(none)" : keys;
+}
+
+// `given` (a JSON object) completed with the sibling's defaults and checked; errors name
+// key_prefix.<key>.
+inline nlohmann::json complete_options(const Sibling& sibling, const nlohmann::json& given,
+                                       const std::string& key_prefix) {
+  if (!given.is_object())
+    throw std::invalid_argument(key_prefix + " must be a JSON object, got " + given.dump());
+  for (const auto& [key, value] : given.items()) {
+    bool known = false;
+    for (const auto& spec : sibling.specs) known = known || key == spec.name;
+    if (!known) {
+      throw std::invalid_argument(key_prefix + "." + key + ": " + sibling.where +
+                                  " has no such option; its options: " + known_keys(sibling.specs));
+    }
+  }
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& spec : sibling.specs) {
+    const auto value = given.contains(spec.name) ? given.at(spec.name) : spec.default_value;
     out[spec.name] = checked_value(spec, value, key_prefix + "." + spec.name);
   }
   return out;
@@ -157,18 +148,11 @@ inline std::shared_ptr<AttentionVariant> create_sibling_variant(const void* call
   } catch (const nlohmann::json::exception& e) {
     throw std::invalid_argument(key_prefix + " is not JSON text: " + e.what());
   }
-  const auto& d =
-      compose_detail::open_descriptor(compose_detail::directory_of(caller_address), name);
-  const std::string options = compose_detail::complete_options(d, given, key_prefix).dump();
-  char error[1024] = {0};
-  void* variant = d.create(&dims, options.c_str(), error, sizeof(error));
-  if (!variant) {
-    throw std::invalid_argument("plugin '" + name + "' (" + key_prefix + " " + options +
-                                "): create failed: " + error);
-  }
-  const auto destroy = d.destroy;
-  return std::shared_ptr<AttentionVariant>(static_cast<AttentionVariant*>(variant),
-                                           [destroy](AttentionVariant* v) { destroy(v); });
+  const auto sibling =
+      compose_detail::open_sibling(compose_detail::directory_of(caller_address), name);
+  const std::string options = compose_detail::complete_options(sibling, given, key_prefix).dump();
+  return checks::create_variant<std::invalid_argument>(*sibling.descriptor, sibling.where, dims,
+                                                       options, key_prefix + " " + options);
 }
 
 }  // namespace attnlab::plugin
