@@ -38,7 +38,8 @@ model::Block gated_block(const model::ModelConfig& c) {
 
 // The named parameter `name` of `block`, overwritten with `values` (so nothing is at its init).
 torch::Tensor randomise(model::Block& block, const std::string& name, const torch::Tensor& values) {
-  auto* p = block->named_parameters().find(name);
+  auto params = block->named_parameters();  // find() points into this dict: keep it alive
+  auto* p = params.find(name);
   REQUIRE(p != nullptr);
   REQUIRE(p->sizes() == values.sizes());
   torch::NoGradGuard no_grad;
