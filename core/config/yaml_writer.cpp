@@ -2,6 +2,8 @@
 // double-quoted (JSON escapes, valid YAML) otherwise.
 #include "attnlab/config/yaml_writer.h"
 
+#include <stdexcept>
+
 #include <cmath>
 
 #include "scalar.h"
@@ -23,8 +25,11 @@ bool plain_string_ok(const std::string& s, bool flow) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
     if (flow && std::string(",[]{}()'\"=").find(c) != std::string::npos) return false;
   }
-  const json typed = resolve_plain_scalar(s);
-  return typed.is_string();
+  try {
+    return resolve_plain_scalar(s).is_string();
+  } catch (const std::invalid_argument&) {  // reads as a number out of range (1e400): quote it
+    return false;
+  }
 }
 
 std::string scalar_text(const json& v, bool flow) {

@@ -37,6 +37,7 @@ TEST_CASE("to_flow_yaml quotes what an override would split or retype", "[yaml_w
   CHECK(to_flow_yaml(json("gated_window")) == "gated_window");
   CHECK(to_flow_yaml(json("a,b")) == "\"a,b\"");
   CHECK(to_flow_yaml(json("42")) == "\"42\"");
+  CHECK(to_flow_yaml(json("1e400")) == "\"1e400\"");  // reads as a number past the float range (fuzz F5)
   CHECK(to_flow_yaml(json::array({1, "x"})) == "[1, x]");
   CHECK(to_flow_yaml(json{{"a", 1.5}}) == "{a: 1.5}");
   CHECK(to_flow_yaml(json(2.0)) == "2.0");
