@@ -2,7 +2,7 @@
 # Installs attnlab's system dependencies (Debian bookworm packages; skips what is installed)
 # and builds it into build/ (RelWithDebInfo). Safe to run again: it only does what is missing.
 #   scripts/setup.sh            # install + configure + build
-#   scripts/setup.sh --tests    # also clang and the fuzz targets (build-fuzz/) the suite runs
+#   scripts/setup.sh --tests    # also what the suite needs: clang + fuzz targets (build-fuzz/), Slurm
 #   ATTNLAB_BUILD_DIR=out scripts/setup.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +27,9 @@ packages=(
   texlive-latex-base texlive-latex-recommended  # pdflatex + booktabs: tests compile tables.tex
   python3-torch python3-yaml  # the PyTorch peer (benchmarks/peer) and its CPU test (peer_cpu)
 )
-[ $with_tests -eq 0 ] || packages+=(clang)  # libFuzzer + sanitizers for the fuzz targets
+# --tests: clang (libFuzzer + sanitizers for the fuzz targets) and a one-node Slurm cluster on
+# loopback for CTest dist_slurm (scripts/slurm/local_cluster.sh; no daemon is left running).
+[ $with_tests -eq 0 ] || packages+=(clang slurmctld slurmd slurm-client munge)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

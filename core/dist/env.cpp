@@ -118,6 +118,13 @@ std::optional<DistEnv> parse_dist_env(const EnvLookup& getenv) {
   } else if (const char* ntasks = getenv("SLURM_NTASKS")) {
     const int n = parse_int("SLURM_NTASKS", ntasks, 1);
     if (n == 1) return std::nullopt;  // a one-task job: an ordinary single-process run
+    if (!getenv("SLURM_STEP_ID") && !getenv("SLURM_STEPID")) {
+      throw DistEnvError("SLURM_NTASKS=" + std::string(ntasks) +
+                         " but this process is not an srun step (SLURM_STEP_ID is not set): it is "
+                         "a batch script or an salloc shell, whose ranks would never come. Start "
+                         "attnlab with `srun attnlab ...` (scripts/slurm/attnlab.sbatch), or "
+                         "unset SLURM_NTASKS for one process");
+    }
     env.source = "slurm";
     env.world_size = n;
     const std::string because = "SLURM_NTASKS=" + std::string(ntasks) + " (an srun step)";

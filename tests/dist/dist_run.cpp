@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 namespace fs = std::filesystem;
@@ -64,6 +66,37 @@ std::vector<double> metric(const fs::path& db, const std::string& name) {
   std::vector<double> values;
   for (const auto& p : store.metric(the_run(db).id, name)) values.push_back(p.value);
   return values;
+}
+
+void require_tool(const std::string& tool, const std::string& package) {
+  if (std::system(("command -v " + tool + " > /dev/null 2>&1").c_str()) == 0) return;
+  const char* ci = std::getenv("CI");
+  if (ci && *ci) FAIL(tool + " is not on PATH but CI is set: install " + package + " (scripts/setup.sh --tests)");
+  std::fprintf(stderr, "%s is not on PATH: skipped (apt-get install %s)\n", tool.c_str(), package.c_str());
+  std::exit(77);
+}
+
+std::vector<double> our_launcher_losses(const std::string& train_args, const std::string& env) {
+  const auto ours = run_attnlab(train_args + " --nproc-per-node 2", env);
+  INFO(ours.output);
+  REQUIRE(ours.exit_code == 0);
+  const auto db = train_args.substr(train_args.rfind("--db ") + 5);
+  return metric(db, "train/loss");
+}
+
+void check_like_reference(const fs::path& db, const std::vector<double>& reference) {
+  CHECK(the_run(db).status == "finished");
+  const auto experiment_dir = db.parent_path() / "runs" / db.stem() / "dist_tiny";
+  std::vector<std::string> run_dirs;
+  for (const auto& e : fs::directory_iterator(experiment_dir)) run_dirs.push_back(e.path().filename().string());
+  CHECK(run_dirs == std::vector<std::string>{the_run(db).name});
+  CHECK(fs::exists(experiment_dir / the_run(db).name / "checkpoints" / "latest"));
+  const auto loss = metric(db, "train/loss");
+  REQUIRE(loss.size() == reference.size());
+  for (size_t s = 0; s < loss.size(); ++s) {
+    INFO("step " << s << ": " << loss[s] << " vs our launcher's " << reference[s]);
+    CHECK(std::abs(loss[s] - reference[s]) < 1e-5);
+  }
 }
 
 }  // namespace attnlab::test

@@ -31,6 +31,18 @@ Result run_shell(const std::string& command);
 // Runs `attnlab ARGS` (under `timeout 120`), after the environment assignments `env`.
 Result run_attnlab(const std::string& args, const std::string& env = "");
 
+// Returns when `tool` is on PATH; otherwise fails under CI (CI non-empty) and exits 77 (the
+// CTest SKIP_RETURN_CODE of the launcher tests) elsewhere, naming the Debian `package`.
+void require_tool(const std::string& tool, const std::string& package);
+
+// The per-step train/loss of `attnlab TRAIN_ARGS --nproc-per-node 2` (our launcher), after the
+// environment assignments `env`; TRAIN_ARGS ends with `--db PATH`.
+std::vector<double> our_launcher_losses(const std::string& train_args, const std::string& env = "");
+
+// The run in `db` finished, is the only run folder beside `db` and has a checkpoint (so only
+// rank 0 wrote), and its per-step train/loss equals `reference` within 1e-5.
+void check_like_reference(const std::filesystem::path& db, const std::vector<double>& reference);
+
 // The only run of experiment dist_tiny in the store `db`, and one metric of it per step.
 store::RunRecord the_run(const std::filesystem::path& db);
 std::vector<double> metric(const std::filesystem::path& db, const std::string& name);

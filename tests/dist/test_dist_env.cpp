@@ -96,7 +96,7 @@ TEST_CASE("torchrun's agent store and restart count", "[dist][env]") {
 
 TEST_CASE("Slurm environment", "[dist][env]") {
   const auto env = parse_dist_env(env_of({{"SLURM_NTASKS", "16"}, {"SLURM_PROCID", "11"},
-                                          {"SLURM_LOCALID", "3"},
+                                          {"SLURM_LOCALID", "3"}, {"SLURM_STEP_ID", "0"},
                                           {"SLURM_JOB_NODELIST", "gpu[017-018,020],login1"}}));
   REQUIRE(env);
   CHECK(env->source == "slurm");
@@ -108,14 +108,18 @@ TEST_CASE("Slurm environment", "[dist][env]") {
 
   const auto explicit_master =
       parse_dist_env(env_of({{"SLURM_NTASKS", "2"}, {"SLURM_PROCID", "0"}, {"SLURM_LOCALID", "0"},
-                             {"MASTER_ADDR", "10.0.0.5"}, {"MASTER_PORT", "12345"}}));
+                             {"SLURM_STEPID", "1"}, {"MASTER_ADDR", "10.0.0.5"}, {"MASTER_PORT", "12345"}}));
   REQUIRE(explicit_master);
   CHECK(explicit_master->master_addr == "10.0.0.5");
   CHECK(explicit_master->master_port == 12345);
 
   CHECK_THROWS_WITH(parse_dist_env(env_of({{"SLURM_NTASKS", "2"}, {"SLURM_PROCID", "0"},
-                                           {"SLURM_LOCALID", "0"}})),
+                                           {"SLURM_LOCALID", "0"}, {"SLURM_STEP_ID", "0"}})),
                     Catch::Contains("SLURM_JOB_NODELIST is not set"));
+  // The batch script of a 2-task job sees SLURM_NTASKS=2 and SLURM_PROCID=0 but no step.
+  CHECK_THROWS_WITH(parse_dist_env(env_of({{"SLURM_NTASKS", "2"}, {"SLURM_PROCID", "0"},
+                                           {"SLURM_JOB_NODELIST", "vm"}})),
+                    Catch::Contains("not an srun step") && Catch::Contains("srun attnlab"));
 }
 
 TEST_CASE("first host of a Slurm node list", "[dist][env]") {
