@@ -2,10 +2,11 @@
 // and slurmd for one node on 127.0.0.1 in a scratch folder, and `sbatch --wait` of the example
 // batch script scripts/slurm/attnlab.sbatch with 2 tasks on that node srun's attnlab. The ranks
 // come from SLURM_PROCID / SLURM_LOCALID / SLURM_NTASKS and the rendezvous host from
-// SLURM_JOB_NODELIST (MASTER_ADDR is unset), so the run must train like our own launcher's
-// 2-rank run of the same experiment, with only rank 0 writing the store and the checkpoints
-// under ATTNLAB_RESULTS. The daemons are stopped by their PIDs whatever the outcome. Without
-// Slurm and munge the test fails under CI (CI non-empty) and is skipped elsewhere (exit 77).
+// SLURM_JOB_NODELIST (MASTER_ADDR unset, when this host's name resolves). The run must train
+// like our own launcher's 2-rank run of the same experiment, with only rank 0 writing the store
+// and the checkpoints under ATTNLAB_RESULTS. The daemons are stopped by their PIDs whatever the
+// outcome. Without Slurm and munge the test fails under CI (CI non-empty) and is skipped
+// elsewhere (exit 77).
 #include <catch2/catch.hpp>
 
 #include <cstdio>
@@ -54,6 +55,14 @@ std::string read_file(const fs::path& path) {
   return text.str();
 }
 
+// MASTER_ADDR unset, so the ranks take the node list's host (this host's short name), unless
+// that name does not resolve here: then 127.0.0.1, and the test says so.
+std::string master_addr_setting() {
+  if (std::system("getent hosts \"$(hostname -s)\" > /dev/null 2>&1") == 0) return "unset MASTER_ADDR;";
+  std::fprintf(stderr, "this host's name does not resolve: MASTER_ADDR=127.0.0.1 instead of the node list\n");
+  return "export MASTER_ADDR=127.0.0.1;";
+}
+
 }  // namespace
 
 TEST_CASE("sbatch of 2 tasks that srun attnlab trains like our launcher", "[slurm]") {
@@ -72,7 +81,7 @@ TEST_CASE("sbatch of 2 tasks that srun attnlab trains like our launcher", "[slur
   {
     const LocalCluster cluster(dir / "cluster");
     // The test's overrides and ATTNLAB_SHARED travel with sbatch's default --export=ALL.
-    job = run_shell("unset MASTER_ADDR; SLURM_CONF=" + cluster.conf().string() +
+    job = run_shell(master_addr_setting() + " SLURM_CONF=" + cluster.conf().string() +
                     " ATTNLAB=" ATTNLAB_BINARY_DIR "/attnlab ATTNLAB_RESULTS=" + results.string() +
                     " MASTER_PORT=" + std::to_string(attnlab::dist::find_free_port()) +
                     " timeout 300 sbatch --wait --nodes=1 --ntasks-per-node=2 --gpus-per-node=0"
