@@ -98,7 +98,10 @@ run::ExperimentRequest make_request(const ParsedArgs& parsed, const std::string&
   r.db_path = parsed.vm["db"].as<std::string>();
   r.plugin_dir = parsed.vm["plugin-dir"].as<std::string>();
   r.dry_run = parsed.vm["dry-run"].as<bool>();
-  r.plan_world_size = std::max(1, parsed.vm["nproc-per-node"].as<int>());
+  // The ranks of one run: --nproc-per-node N, or --per-run K with --devices.
+  const bool per_device = !parsed.vm["devices"].as<std::string>().empty();
+  r.plan_world_size = std::max({1, parsed.vm["nproc-per-node"].as<int>(),
+                                per_device ? parsed.vm["per-run"].as<int>() : 1});
   r.restart = parsed.vm["restart"].as<bool>();
   r.config_dirs.push_back(default_experiments_dir());
   if (parsed.vm.count("config-dir")) {

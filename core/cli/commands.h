@@ -15,6 +15,7 @@ int cmd_plugins(const Args& args);  // list / inspect attention plugins
 int cmd_bench(const Args& args);    // benchmarks: attention ops and training steps
 int cmd_data(const Args& args);     // tokenizers and shards: prepare, inspect, tokenize
 int cmd_config(const Args& args);   // show / schema: composed configs without running
+int cmd_generate(const Args& args); // text from a trained run, decoding with a KV cache
 
 struct Command {
   const char* name;

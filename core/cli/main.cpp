@@ -18,6 +18,7 @@ const std::vector<Command>& all_commands() {
       {"bench", "benchmarks: attention ops (time, memory, GFLOP/s) and training steps (tokens/s, MFU)", cmd_bench},
       {"data", "tokenizers and shards: prepare, inspect, tokenize, detokenize", cmd_data},
       {"config", "show a composed config or the schema of every key", cmd_config},
+      {"generate", "continue a prompt with a trained run's model (KV cache, sampling)", cmd_generate},
   };
   return commands;
 }

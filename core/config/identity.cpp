@@ -60,7 +60,11 @@ const std::vector<std::pair<std::string, nlohmann::json>>& neutral_defaults() {
   static const std::vector<std::pair<std::string, nlohmann::json>> keys = {
       {"model.sigma_reparam", false},
       {"train.aux_loss_weight", 0.01},
-      {"train.param_groups", nlohmann::json::object()}};
+      {"train.param_groups", nlohmann::json::object()},
+      {"train.flop_budget", 0.0},
+      {"data.kind", "shards"},
+      {"data.mqar", {{"pairs", 8}, {"queries", 8}, {"gaps", {16, 64, 256}}, {"seed", 0},
+                     {"train_sequences", 20000}, {"val_sequences", 256}}}};
   return keys;
 }
 

@@ -109,12 +109,14 @@ std::vector<OverrideValue> range_values(const std::string& args, const std::stri
       start.is_number_integer() && stop.is_number_integer() && step.is_number_integer();
   const double a = start.get<double>(), b = stop.get<double>(), s = step.get<double>();
   if (s == 0) throw std::invalid_argument(call + ": step must not be 0");
+  const std::string too_many = call + ": more than " + std::to_string(kMaxSweepValues) +
+                               " values; use a coarser step or a shorter range";
+  if ((b - a) / s > static_cast<double>(kMaxSweepValues)) throw std::invalid_argument(too_many);
   std::vector<OverrideValue> values;
   for (size_t i = 0;; ++i) {
     const double x = a + static_cast<double>(i) * s;
     if (s > 0 ? x >= b : x <= b) break;
-    if (values.size() == kMaxSweepValues)
-      throw std::invalid_argument(call + ": more than 100000 values");
+    if (values.size() == kMaxSweepValues) throw std::invalid_argument(too_many);  // rounding
     json v = integral
                  ? json(start.get<long long>() + static_cast<long long>(i) * step.get<long long>())
                  : json(x);

@@ -3,6 +3,44 @@
 
 namespace attnlab::config {
 
+namespace {
+
+// data.kind and the data.mqar.* keys (see attnlab/data/mqar.h); `key` adds one to the section.
+template <class AddKey>
+void add_mqar_keys(AddKey& key) {
+  using nlohmann::json;
+  key("kind", ValueType::String, "shards",
+      "where the training sequences come from: shards (train_files/val_files) or mqar "
+      "(generated multi-query associative recall, loss on the answers only; data.mqar.*)")
+      ->choices = {"shards", "mqar"};
+  // Each pointer is used before the next key is added (adding may move the keys).
+  auto* pairs = key("mqar.pairs", ValueType::Int, 8,
+                    "MQAR: key-value pairs at the start of each sequence");
+  pairs->min = 1;
+  pairs->max = 1 << 20;
+  auto* queries = key("mqar.queries", ValueType::Int, 8,
+                      "MQAR: queries per sequence (each asks a different pair; at most mqar.pairs)");
+  queries->min = 1;
+  queries->max = 1 << 20;
+  key("mqar.gaps", ValueType::List, json::array({16, 64, 256}),
+      "MQAR: the distances (tokens) from a pair's key to its query, one drawn per query; "
+      "accuracy is reported per gap");
+  auto* seed = key("mqar.seed", ValueType::Int, 0,
+                   "MQAR: seed of the generated sequences (the train and eval streams are disjoint)");
+  seed->min = 0;
+  seed->max = 4294967295.0;
+  auto* train = key("mqar.train_sequences", ValueType::Int, 20000,
+                    "MQAR: training sequences per epoch (the order follows data.order_seed)");
+  train->min = 1;
+  train->max = 4294967295.0;  // an epoch's order holds at most 2^32 - 1 windows
+  auto* val = key("mqar.val_sequences", ValueType::Int, 256,
+                  "MQAR: eval-stream sequences the validation loss reads (0: no validation)");
+  val->min = 0;
+  val->max = 4294967295.0;
+}
+
+}  // namespace
+
 SectionSchema data_schema() {
   using nlohmann::json;
   SectionSchema s;
@@ -45,6 +83,7 @@ SectionSchema data_schema() {
                      "multiple of 64 (GPT-2 50304, Qwen3 151680)");
   padded->min = 1;
   padded->max = 4294967296.0;
+  add_mqar_keys(key);
   return s;
 }
 

@@ -31,21 +31,44 @@ AttentionLayerImpl::AttentionLayerImpl(const ModelConfig& c, int64_t layer_index
   variant = register_module("variant", make(dims));
 }
 
-torch::Tensor AttentionLayerImpl::forward(const torch::Tensor& x_BTC) {
+AttentionLayerImpl::Projected AttentionLayerImpl::project(const torch::Tensor& x_BTC,
+                                                          int64_t position_offset) {
   const int64_t B = x_BTC.size(0), T = x_BTC.size(1);
   auto heads = [&](const torch::Tensor& t_BTX, int64_t n) {
     return t_BTX.view({B, T, n, head_dim_}).transpose(1, 2);  // -> [B, n, T, D]
   };
-  auto q_BHTD = rope_->apply(q_norm(heads(sigma_linear(q_proj, q_proj_sigma, x_BTC), n_head_)));
-  auto k_BKTD = rope_->apply(k_norm(heads(sigma_linear(k_proj, k_proj_sigma, x_BTC), n_kv_head_)));
+  auto q_BHTD = rope_->apply(q_norm(heads(sigma_linear(q_proj, q_proj_sigma, x_BTC), n_head_)),
+                             position_offset);
+  auto k_BKTD = rope_->apply(
+      k_norm(heads(sigma_linear(k_proj, k_proj_sigma, x_BTC), n_kv_head_)), position_offset);
   auto v_BKTD = heads(sigma_linear(v_proj, v_proj_sigma, x_BTC), n_kv_head_);
-  if (measure_entropy_) last_entropy_ = causal_attention_entropy(q_BHTD, k_BKTD);
+  return {q_BHTD, k_BKTD, v_BKTD};
+}
+
+torch::Tensor AttentionLayerImpl::attend(const torch::Tensor& x_BTC, const torch::Tensor& q_BHTD,
+                                         const torch::Tensor& k_BKSD, const torch::Tensor& v_BKSD,
+                                         int64_t position_offset) {
+  const int64_t B = x_BTC.size(0), T = x_BTC.size(1);
   AttentionContext ctx;
   ctx.x_BTC = &x_BTC;
   ctx.layer_index = layer_index_;
-  auto y_BHTD = variant->forward(q_BHTD, k_BKTD, v_BKTD, ctx);
+  ctx.position_offset = position_offset;
+  auto y_BHTD = variant->forward(q_BHTD, k_BKSD, v_BKSD, ctx);
   auto y_BTC = y_BHTD.transpose(1, 2).reshape({B, T, n_head_ * head_dim_});
   return sigma_linear(o_proj, o_proj_sigma, y_BTC);
+}
+
+torch::Tensor AttentionLayerImpl::forward(const torch::Tensor& x_BTC) {
+  const auto p = project(x_BTC, 0);
+  if (measure_entropy_) last_entropy_ = causal_attention_entropy(p.q_BHTD, p.k_BKTD);
+  return attend(x_BTC, p.q_BHTD, p.k_BKTD, p.v_BKTD, 0);
+}
+
+torch::Tensor AttentionLayerImpl::forward_cached(const torch::Tensor& x_BTC, LayerKVCache& cache,
+                                                 int64_t position_offset) {
+  const auto p = project(x_BTC, position_offset);
+  const auto [k_BKSD, v_BKSD] = cache.append(p.k_BKTD, p.v_BKTD);
+  return attend(x_BTC, p.q_BHTD, k_BKSD, v_BKSD, position_offset);
 }
 
 std::vector<int64_t> attention_entropy_positions(int64_t T) {

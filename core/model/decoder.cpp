@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <stdexcept>
 
 #include "attnlab/model/chunked_lm_loss.h"
 
@@ -17,7 +18,15 @@ BlockImpl::BlockImpl(const ModelConfig& c, int64_t layer_index, const VariantFac
 }
 
 torch::Tensor BlockImpl::forward(const torch::Tensor& x_BTC) {
-  auto h_BTC = x_BTC + attn(attn_norm(x_BTC));
+  return mlp_residual(x_BTC + attn(attn_norm(x_BTC)));
+}
+
+torch::Tensor BlockImpl::forward_cached(const torch::Tensor& x_BTC, LayerKVCache& cache,
+                                        int64_t position_offset) {
+  return mlp_residual(x_BTC + attn->forward_cached(attn_norm(x_BTC), cache, position_offset));
+}
+
+torch::Tensor BlockImpl::mlp_residual(const torch::Tensor& h_BTC) {
   return h_BTC + mlp(mlp_norm(h_BTC));
 }
 
@@ -91,9 +100,39 @@ torch::Tensor DecoderImpl::hidden(const torch::Tensor& idx_BT) {
   return final_norm(x_BTC);
 }
 
-torch::Tensor DecoderImpl::forward(const torch::Tensor& idx_BT) {
-  auto h_BTC = hidden(idx_BT);
+torch::Tensor DecoderImpl::logits(const torch::Tensor& h_BTC) {
   return lm_head ? lm_head(h_BTC) : torch::matmul(h_BTC, embed->weight.t());
+}
+
+torch::Tensor DecoderImpl::forward(const torch::Tensor& idx_BT) { return logits(hidden(idx_BT)); }
+
+KVCache DecoderImpl::make_kv_cache(const std::string& plugin_name) const {
+  std::vector<int64_t> reach_L;
+  for (const auto& module : *blocks) {
+    const auto& variant = *module->as<BlockImpl>()->attn->variant;
+    if (!variant.supports_decoding()) {
+      throw std::invalid_argument(
+          "attention plugin '" + plugin_name +
+          "' does not support decoding from a KV cache (its supports_decoding() is false), so "
+          "this model cannot generate; use a run of a plugin that does (docs/PLUGINS.md)");
+    }
+    reach_L.push_back(variant.kv_reach());
+  }
+  return KVCache(reach_L);
+}
+
+torch::Tensor DecoderImpl::forward_cached(const torch::Tensor& idx_BT, KVCache& cache) {
+  if (cache.n_layer() != config_.n_layer) {
+    throw std::invalid_argument("forward_cached: the cache has " + std::to_string(cache.n_layer()) +
+                                " layers, the model " + std::to_string(config_.n_layer) +
+                                " (make it with make_kv_cache)");
+  }
+  auto x_BTC = embed(idx_BT);
+  for (int64_t l = 0; l < config_.n_layer; ++l) {
+    x_BTC = blocks[l]->as<BlockImpl>()->forward_cached(x_BTC, cache.layer(l), cache.position());
+  }
+  cache.advance(idx_BT.size(1));
+  return logits(final_norm(x_BTC));
 }
 
 torch::Tensor DecoderImpl::loss(const torch::Tensor& idx_BT, const torch::Tensor& targets_BT) {

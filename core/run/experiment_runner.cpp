@@ -65,12 +65,6 @@ void install_stop_handlers() {
   sigaction(SIGINT, &sa, nullptr);
 }
 
-// results/attnlab.db -> results/runs/attnlab: every run directory lies below it.
-std::filesystem::path runs_root(const std::string& db_path) {
-  const auto db = std::filesystem::absolute(db_path);
-  return db.parent_path() / "runs" / db.stem();
-}
-
 // The process group of a worker in a multi-rank launch, with the longest collective timeout
 // any cell asks for; null for a single process.
 std::unique_ptr<dist::Communicator> make_communicator(const ExperimentRequest& request,
@@ -94,7 +88,7 @@ std::string error_message(const std::exception& e) {
 CellOptions cell_options_for(const ExperimentRequest& request, const spec::RunSpec& spec,
                              dist::Communicator* dist) {
   CellOptions cell_options;
-  cell_options.run_dir = spec::run_directory(runs_root(request.db_path), spec.experiment, spec.run_name);
+  cell_options.run_dir = spec::run_directory(spec::runs_root(request.db_path), spec.experiment, spec.run_name);
   cell_options.peak_flops_cache =
       std::filesystem::absolute(request.db_path).parent_path() / "peak_flops.json";
   cell_options.restart = request.restart;
@@ -292,8 +286,9 @@ void mark_runs_of_dead_workers(const std::string& db_path, const std::vector<pid
 
 int run_experiment(const ExperimentRequest& request) {
   auto plugins = std::make_shared<plugin::PluginRegistry>(request.plugin_dir);
-  const spec::SpecRequest spec_request{request.experiment, request.overrides, request.config_dirs,
-                                       request.single_run};
+  const spec::SpecRequest spec_request{
+      request.experiment, request.overrides, request.config_dirs, request.single_run,
+      request.dist ? request.dist->world_size : request.plan_world_size};
   const auto specs = spec::build_run_specs(spec_request, plugins);
   if (request.single_run && specs.size() != 1) {
     throw std::runtime_error("'attnlab train' trains one config, but these overrides make " +

@@ -20,6 +20,20 @@ std::string si(double value) {
   return buf;
 }
 
+// isoFLOP cells: how each one's steps round the budget.
+void print_budget_rounding(std::ostream& out, const std::vector<spec::RunSpec>& specs,
+                           int world_size) {
+  char line[512];
+  for (const auto& s : specs) {
+    if (s.budget_steps_exact <= 0) continue;
+    const double off = s.total_flops(world_size) / s.train.flop_budget - 1;
+    std::snprintf(line, sizeof(line), "  %-44s budget %s: %lld steps (%.2f exact), %+.2f%% of it\n",
+                  s.run_name.c_str(), si(s.train.flop_budget).c_str(),
+                  static_cast<long long>(s.train.steps), s.budget_steps_exact, 100 * off);
+    out << line;
+  }
+}
+
 }  // namespace
 
 void print_plan(std::ostream& out, const std::vector<spec::RunSpec>& specs, int world_size,
@@ -43,6 +57,7 @@ void print_plan(std::ostream& out, const std::vector<spec::RunSpec>& specs, int 
     total += s.total_flops(world_size);
   }
   out << "  total training FLOPs: " << si(total) << "\n";
+  print_budget_rounding(out, specs, world_size);
 }
 
 }  // namespace attnlab::run

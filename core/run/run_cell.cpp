@@ -59,6 +59,8 @@ void record_run_facts(const spec::RunSpec& spec, const plugin::LoadedPlugin& plu
   sink.info(metric::kInfoNParams, spec.parameter_count);
   sink.info("n_params_non_embedding", spec.parameter_count - spec.model.vocab_size * spec.model.d_model);
   sink.info(metric::kInfoFlopsPerToken, spec.flops_per_token);
+  sink.info(metric::kInfoTrainingFlops, spec.total_flops(world_size(options)));
+  if (spec.budget_steps_exact > 0) sink.info(metric::kInfoBudgetStepsExact, spec.budget_steps_exact);
   sink.info("threads", threads);
   if (peak_flops > 0) sink.info(metric::kInfoPeakFlops, peak_flops);
   sink.info("world_size", world_size(options));
@@ -147,6 +149,12 @@ train::TrainResult run_cell(const spec::RunSpec& spec, plugin::PluginRegistry& p
                    options, sink);
   std::printf("%s%s: %.2fM parameters, %.3g FLOPs/token, %d threads\n", options.log_prefix.c_str(),
               spec.model.name.c_str(), spec.parameter_count / 1e6, spec.flops_per_token, threads);
+  if (spec.budget_steps_exact > 0) {
+    std::printf("%sflop budget %.4g: %lld steps (%.2f before rounding), %.4g training FLOPs\n",
+                options.log_prefix.c_str(), spec.train.flop_budget,
+                static_cast<long long>(spec.train.steps), spec.budget_steps_exact,
+                spec.total_flops(world_size(options)));
+  }
 
   auto checkpoints = checkpoints_for(spec, options);
   kernels::reset_attention_backends_used();

@@ -134,6 +134,11 @@ void check_name(const std::string& name, const std::string& what) {
                               kNameCharacters + ", not starting with '.'");
 }
 
+std::filesystem::path runs_root(const std::string& db_path) {
+  const auto db = std::filesystem::absolute(db_path);
+  return db.parent_path() / "runs" / db.stem();
+}
+
 std::filesystem::path run_directory(const std::filesystem::path& root, const std::string& experiment,
                                     const std::string& run) {
   check_name(experiment, "experiment name");

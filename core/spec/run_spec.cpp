@@ -66,6 +66,8 @@ data::LoaderOptions loader_options(const RunSpec& spec) {
   o.order_seed = order_seed < 0 ? spec.seed : static_cast<uint64_t>(order_seed);
   o.batch_size = static_cast<int>(spec.train.batch_size);
   o.seq_len = static_cast<int>(spec.train.seq_len);
+  o.kind = d.at("kind").get<std::string>();
+  if (o.kind == "mqar") o.mqar = data::mqar_options_from_config(d, o.seq_len);
   return o;
 }
 
@@ -80,7 +82,7 @@ void check_vocabulary(const RunSpec& spec) {
 }
 
 RunSpec make_spec(config::ResolvedConfig cell, std::string experiment, std::string name,
-                  plugin::PluginRegistry& plugins) {
+                  plugin::PluginRegistry& plugins, int world_size) {
   RunSpec spec;
   spec.cell = std::move(cell);
   const auto& c = spec.cell;
@@ -99,10 +101,11 @@ RunSpec make_spec(config::ResolvedConfig cell, std::string experiment, std::stri
   check_vocabulary(spec);
   spec.experiment = std::move(experiment);
   spec.run_name = std::move(name);
-  spec.identity = config::results_identity(c.tree);
+  count_with_variant(spec, plugins);
+  apply_flop_budget(spec, world_size);  // before the identity: it may set train.steps
+  spec.identity = config::results_identity(spec.cell.tree);
   const auto text = spec.identity.dump();
   spec.fingerprint = util::sha256_hex(text.data(), text.size());
-  count_with_variant(spec, plugins);
   return spec;
 }
 
@@ -152,7 +155,8 @@ std::vector<RunSpec> build_run_specs(const SpecRequest& request,
   std::vector<RunSpec> specs;
   for (size_t i = 0; i < cells.size(); ++i) {
     const auto experiment = cells[i].experiment;
-    specs.push_back(make_spec(std::move(cells[i]), experiment, names[i], *plugins));
+    specs.push_back(make_spec(std::move(cells[i]), experiment, names[i], *plugins,
+                              std::max(1, request.world_size)));
   }
   return specs;
 }

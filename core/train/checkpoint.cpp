@@ -348,6 +348,14 @@ std::optional<CheckpointMeta> CheckpointManager::load_latest(torch::nn::Module& 
   return std::nullopt;
 }
 
+CheckpointMeta load_checkpoint_file(const fs::path& path, torch::nn::Module& model,
+                                    torch::optim::Optimizer& optimizer,
+                                    const std::string& fingerprint) {
+  auto decoded = decode(path, read_verified_payload(path), model, fingerprint);
+  apply(decoded, model, optimizer, path);
+  return decoded.meta;
+}
+
 void CheckpointManager::remove_temp_files() const {
   std::error_code ec;
   std::vector<fs::path> temps;

@@ -41,6 +41,7 @@ std::map<std::string, ParamGroupRule> parse_param_groups(const nlohmann::json& g
 TrainConfig TrainConfig::from_json(const nlohmann::json& t) {
   TrainConfig c;
   c.steps = t.at("steps").get<int64_t>();
+  c.flop_budget = t.at("flop_budget").get<double>();
   c.batch_size = t.at("batch_size").get<int64_t>();
   c.seq_len = t.at("seq_len").get<int64_t>();
   c.grad_accum = t.at("grad_accum").get<int64_t>();
@@ -77,7 +78,13 @@ config::SectionSchema train_schema() {
   s.path = "train";
   s.owner = "trainer";
   s.keys = {
-      {"steps", ValueType::Int, nullptr, 1, inf, {}, "optimizer steps"},
+      {"steps", ValueType::Int, nullptr, 0, inf, {},
+       "optimizer steps; 0 = chosen by train.flop_budget"},
+      {"flop_budget", ValueType::Float, 0.0, 0.0, inf, {},
+       "isoFLOP runs: the run's training FLOPs (all ranks); with train.steps=0 the steps are "
+       "the budget / (FLOPs per token x tokens per step), rounded to whole steps, FLOPs per "
+       "token being the model's count with the variant's attention at train.seq_len "
+       "(docs/ISOFLOP.md); 0 = off"},
       {"batch_size", ValueType::Int, nullptr, 1, inf, {}, "sequences per micro-batch and rank"},
       {"seq_len", ValueType::Int, nullptr, 2, 1 << 20, {}, "tokens per sequence (T)"},
       {"grad_accum", ValueType::Int, 1, 1, inf, {}, "micro-batches per optimizer step"},

@@ -45,6 +45,16 @@ class ThroughputMean {
   int64_t n_ = 0;
 };
 
+// Mean cross-entropy of the targets where mask_BT is true, in fp32 from the full logits (the
+// masked data, MQAR, has a small vocabulary; the chunked loss counts every target).
+torch::Tensor masked_lm_loss(const torch::Tensor& logits_BTV, const torch::Tensor& targets_BT,
+                             const torch::Tensor& mask_BT) {
+  const auto keep_N = mask_BT.reshape({-1}).nonzero().squeeze(1);
+  const auto logits_NV = logits_BTV.reshape({-1, logits_BTV.size(-1)}).index_select(0, keep_N);
+  return torch::nn::functional::cross_entropy(logits_NV.to(torch::kFloat),
+                                              targets_BT.reshape({-1}).index_select(0, keep_N));
+}
+
 }  // namespace
 
 Trainer::Trainer(model::Decoder model, TrainConfig config, data::TokenLoader& train_data,
@@ -130,7 +140,7 @@ Trainer::StepStats Trainer::forward_backward(int64_t step, Optimizer& optimizer,
   const auto f64 = torch::TensorOptions().dtype(torch::kFloat64).device(options_.device);
   auto loss_sum = torch::zeros({}, f64), aux_sum = torch::zeros({}, f64);
   for (int64_t micro = 0; micro < c.grad_accum; ++micro) {
-    auto loss = batch_loss(next_batch_BT1());
+    auto loss = batch_loss(next_batch());
     if (step == c.inject_nonfinite_step) loss = loss * std::nan("");
     const auto aux = model_->aux_loss();  // the variants' auxiliary losses of this forward
     sync.begin_backward(micro + 1 == c.grad_accum);
@@ -151,19 +161,28 @@ Trainer::StepStats Trainer::forward_backward(int64_t step, Optimizer& optimizer,
   return stats;
 }
 
-torch::Tensor Trainer::batch_loss(const torch::Tensor& tokens_BT1) {
+torch::Tensor Trainer::batch_loss(const Batch& batch) {
   const int64_t T = config_.seq_len;
   AutocastScope autocast(options_.device, compute_dtype_);
-  return model_->loss(tokens_BT1.narrow(1, 0, T), tokens_BT1.narrow(1, 1, T));
+  const auto idx_BT = batch.tokens_BT1.narrow(1, 0, T), targets_BT = batch.tokens_BT1.narrow(1, 1, T);
+  if (!batch.loss_mask_BT.defined()) return model_->loss(idx_BT, targets_BT);
+  return masked_lm_loss(model_->forward(idx_BT), targets_BT, batch.loss_mask_BT);
 }
 
-torch::Tensor Trainer::next_batch_BT1() {
+Trainer::Batch Trainer::next_batch() {
   // A fresh staging buffer per batch: LibTorch's pinned-memory cache hands a block out again
   // only after the copies queued from it are done, so the loader never overwrites a batch in
   // flight.
-  auto host_N = device::host_staging_int32(config_.batch_size * (config_.seq_len + 1), options_.device);
-  train_data_.next(host_N.data_ptr<int32_t>());
-  return device::tokens_on(host_N.view({config_.batch_size, config_.seq_len + 1}), options_.device);
+  const int64_t B = config_.batch_size, T = config_.seq_len;
+  auto host_N = device::host_staging_int32(B * (T + 1), options_.device);
+  if (!train_data_.masks_loss()) {
+    train_data_.next(host_N.data_ptr<int32_t>());
+    return {device::tokens_on(host_N.view({B, T + 1}), options_.device), {}};
+  }
+  auto mask_BT = torch::empty({B, T}, torch::kUInt8);
+  train_data_.next(host_N.data_ptr<int32_t>(), mask_BT.data_ptr<uint8_t>());
+  return {device::tokens_on(host_N.view({B, T + 1}), options_.device),
+          mask_BT.to(options_.device, torch::kBool)};
 }
 
 MetricValues Trainer::step_metrics(const StepStats& stats, double step_s, double tokens_per_s,
@@ -204,9 +223,13 @@ double Trainer::evaluate() {
   double total = 0.0;
   const size_t n = val_data_.n_batches();
   auto tokens_BT1 = torch::empty({config_.batch_size, config_.seq_len + 1}, torch::kInt32);
+  auto mask_BT = torch::empty({config_.batch_size, config_.seq_len}, torch::kUInt8);
+  const bool masked = val_data_.masks_loss();
   for (size_t i = 0; i < n; ++i) {
-    val_data_.batch(i, tokens_BT1.data_ptr<int32_t>());
-    total += batch_loss(tokens_BT1.to(options_.device, torch::kInt64)).item<double>();
+    val_data_.batch(i, tokens_BT1.data_ptr<int32_t>(), masked ? mask_BT.data_ptr<uint8_t>() : nullptr);
+    Batch batch{tokens_BT1.to(options_.device, torch::kInt64),
+                masked ? mask_BT.to(options_.device, torch::kBool) : torch::Tensor()};
+    total += batch_loss(batch).item<double>();
   }
   model_->train();
   if (options_.dist) {  // the mean over every rank's batches

@@ -106,6 +106,7 @@ RunData load_run(const store::Store& store, const store::RunRecord& record) {
   if (!run.tokens.empty()) run.tokens_seen = run.tokens.back().value;
   run.n_params = info_number(run.info, metric::kInfoNParams);
   run.flops_per_token = info_number(run.info, metric::kInfoFlopsPerToken);
+  run.training_flops = info_number(run.info, metric::kInfoTrainingFlops);
   run.peak_memory_bytes = info_number(run.info, metric::kInfoPeakMemoryBytes);
   run.peak_gpu_allocated_bytes = info_number(run.info, metric::kInfoPeakGpuAllocatedBytes);
   run.peak_gpu_reserved_bytes = info_number(run.info, metric::kInfoPeakGpuReservedBytes);

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "attnlab/reports/isoflop.h"
 #include "attnlab/reports/stats.h"
 #include "gnuplot_runner.h"
 #include "gnuplot_templates.h"
@@ -365,6 +366,47 @@ void gate_heatmaps(const ExperimentData& data, FigureWriter& writer) {
   }
 }
 
+// isoFLOP curves: loss against parameters per (budget, variant), with the parabola fits
+// sampled at 50 log-spaced sizes over the measured range widened to include the vertex.
+void isoflop_figure(const ExperimentData& data, FigureWriter& writer) {
+  const auto curves = isoflop_curves(data);
+  if (curves.empty()) return;
+  std::ostringstream dat, fits;
+  std::vector<std::string> names;
+  std::string plots;
+  int fit_block = static_cast<int>(curves.size());
+  for (size_t i = 0; i < curves.size(); ++i) {
+    const auto& c = curves[i];
+    names.push_back(c.variant + " @ " + num(c.budget) + " FLOPs");
+    dat << "# " << names.back() << ": params loss_mean n_seeds training_flops\n";
+    for (const auto& p : c.points) {
+      dat << num(p.params) << " " << num(p.loss_mean) << " " << p.seeds << " "
+          << num(p.training_flops) << "\n";
+    }
+    dat << "\n\n";
+    if (!c.fit) continue;
+    const double lo = std::log10(std::min(c.points.front().params, c.fit->best_params));
+    const double hi = std::log10(std::max(c.points.back().params, c.fit->best_params));
+    fits << "# fit of " << names.back() << ": params fitted_loss\n";
+    for (int k = 0; k < 50; ++k) {
+      const double u = lo + (hi - lo) * k / 49.0;
+      fits << num(std::pow(10.0, u)) << " " << num(c.fit->a * u * u + c.fit->b * u + c.fit->c) << "\n";
+    }
+    fits << "\n\n";
+    plots += ", \\\n     \"isoflop.dat\" index " + std::to_string(fit_block++) +
+             " using 1:2 with lines dashtype 2 linewidth 1.5 linecolor " + std::to_string(i + 1) +
+             " notitle";
+  }
+  const std::string title = data.name + ": final val loss vs parameters at equal training FLOPs";
+  writer.add("isoflop", title + " (points: mean over seeds; dashed: parabola fit in log parameters)",
+             dat.str() + fits.str(),
+             fill_template("isoflop", {{"NAME", "isoflop"},
+                                       {"TITLE", escaped(title)},
+                                       {"N", std::to_string(names.size())},
+                                       {"NAMES", gnuplot_array(names)},
+                                       {"FITS", plots}}));
+}
+
 }  // namespace
 
 FiguresResult write_figures(const ExperimentData& data, const fs::path& dir,
@@ -378,6 +420,7 @@ FiguresResult write_figures(const ExperimentData& data, const fs::path& dir,
   val_loss_bars(data, writer);
   bench_figures(data, writer, result);
   gate_heatmaps(data, writer);
+  isoflop_figure(data, writer);
   if (!result.gnuplot_found) {
     result.notes.insert(
         result.notes.begin(),

@@ -125,6 +125,7 @@ ReportOutput write_report(const store::Store& store, const ReportOptions& option
   }
   tables.push_back(efficiency_table(data, baseline));
   if (auto stats = attention_stats_table(data)) tables.push_back(*stats);
+  if (auto isoflop = isoflop_table(data)) tables.push_back(*isoflop);
   tables.push_back(runs_table(data));
 
   FiguresResult figures = write_figures(data, output.out_dir / "figures", options.figures);

@@ -118,6 +118,19 @@ TEST_CASE("range with floats and negative steps, choice", "[overrides][sweep]") 
   CHECK(compose(dir, "exp.yaml", {"seed=choice(4)"}).at(0).cell_name == "seed=4");
 }
 
+TEST_CASE("an over-long range is refused before its values are made", "[overrides][sweep]") {
+  TempDir dir;
+  write_experiment(dir);
+  // Fuzz finding F6: range(1111111) built 100000 values before failing (seconds under ASan);
+  // the count is now checked first. range(100001) is one value over the most a sweep may have.
+  for (const std::string sweep : {"seed=range(1111111)", "seed=range(100001)",
+                                  "train.lr=range(0,1,0.000001)", "seed=range(0,-9e18,-1)"}) {
+    INFO(sweep);
+    CHECK_THROWS_WITH(compose(dir, "exp.yaml", {sweep}),
+                      Catch::Contains("more than 100000 values") && Catch::Contains("coarser step"));
+  }
+}
+
 TEST_CASE("the matrix: block expands in file order; command line joins it", "[overrides][matrix]") {
   TempDir dir;
   write_experiment(dir);

@@ -102,11 +102,18 @@ TEST_CASE("keys added later count only when they leave their neutral value", "[s
   now["model"]["sigma_reparam"] = false;
   now["train"]["aux_loss_weight"] = 0.01;
   now["train"]["param_groups"] = json::object();
+  now["train"]["flop_budget"] = 0.0;
+  now["data"]["kind"] = "shards";
+  now["data"]["mqar"] = {{"pairs", 8}, {"queries", 8}, {"gaps", {16, 64, 256}}, {"seed", 0},
+                         {"train_sequences", 20000}, {"val_sequences", 256}};
   CHECK(config::results_identity(now) == config::results_identity(before));
   for (const auto& [key, changed] :
        std::vector<std::pair<std::string, json>>{{"model.sigma_reparam", true},
                                                  {"train.aux_loss_weight", 0.1},
-                                                 {"train.param_groups", {{"gate", {{"lr_scale", 2}}}}}}) {
+                                                 {"train.param_groups", {{"gate", {{"lr_scale", 2}}}}},
+                                                 {"train.flop_budget", 1e15},
+                                                 {"data.kind", "mqar"},
+                                                 {"data.mqar", {{"pairs", 4}}}}) {
     INFO(key);
     auto other = now;
     const auto dot = key.find('.');

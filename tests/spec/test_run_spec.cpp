@@ -3,12 +3,14 @@
 // set (file:line:column or the override); parameter and FLOP counts match the built model.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
 
 #include "attnlab/attention_variant.h"
+#include "attnlab/config/identity.h"
 #include "attnlab/device/device.h"
 #include "attnlab/plugin/registry.h"
 #include "attnlab/spec/build_model.h"
@@ -177,4 +179,62 @@ TEST_CASE("every smoke cell builds and passes the checks", "[spec]") {
   CHECK(specs.size() == 5);
   CHECK_NOTHROW(spec::check_runnable(specs));
   CHECK(specs.front().run_name == "attention=dense,seed=0");
+}
+
+TEST_CASE("train.flop_budget chooses the steps whose FLOPs come nearest the budget",
+          "[spec][budget]") {
+  std::mt19937 rng(std::random_device{}());
+  const double budget = std::uniform_real_distribution<double>(2e11, 9e11)(rng);
+  const std::string b = "train.flop_budget=" + std::to_string(budget);
+  const auto file = experiment_file("budget", "");
+  for (const std::string variant : {"dense", "fixed_window"}) {
+    for (const int world : {1, 3}) {
+      INFO(variant << ", " << world << " ranks, budget " << budget);
+      const auto specs = spec::build_run_specs(
+          {file.string(), {"attention=" + variant, "train.steps=0", b},
+           {fs::path(ATTNLAB_SOURCE_DIR) / "experiments"}, false, world},
+          plugins());
+      REQUIRE(specs.size() == 1);
+      const auto& s = specs.front();
+      // Independently: FLOPs of one step at `world` ranks, from the spec's own counts.
+      const double per_step = s.flops_per_token * s.train.batch_size * s.train.seq_len *
+                              s.train.grad_accum * world;
+      CHECK(s.budget_steps_exact == Approx(budget / per_step).epsilon(1e-12));
+      CHECK(std::fabs(s.total_flops(world) - budget) <= per_step / 2 * (1 + 1e-12));
+      CHECK(s.train.steps >= 1);
+      CHECK(s.cell.tree["train"]["steps"].get<int64_t>() == s.train.steps);  // stored as run
+    }
+  }
+  // The windowed variant's attention is cheaper, so the same budget buys it more steps.
+  const auto dense = specs_of(file, {"train.steps=0", b}).front();
+  const auto window = specs_of(file, {"attention=fixed_window", "train.steps=0", b}).front();
+  CHECK(window.flops_per_token < dense.flops_per_token);
+  CHECK(window.train.steps >= dense.train.steps);
+  CHECK(dense.fingerprint != specs_of(file, {"train.steps=0", "train.flop_budget=1e12"}).front().fingerprint);
+}
+
+TEST_CASE("train.flop_budget and train.steps must agree", "[spec][budget][checks]") {
+  const auto file = experiment_file("budget_errors", "");
+  const auto both = error_of(file, {"train.flop_budget=1e12", "train.steps=7"});
+  CHECK(both.key() == "train.steps");
+  CHECK(both.message().find("set train.steps=0") != std::string::npos);
+  const auto neither = error_of(file, {"train.steps=0"});
+  CHECK(neither.key() == "train.steps");
+  CHECK(neither.message().find("train.flop_budget") != std::string::npos);
+  const auto tiny = error_of(file, {"train.steps=0", "train.flop_budget=1000"});
+  CHECK(tiny.key() == "train.flop_budget");
+  CHECK(tiny.message().find("raise the budget") != std::string::npos);
+  CHECK(std::string(tiny.what()).find("train.flop_budget=1000") != std::string::npos);  // origin
+}
+
+TEST_CASE("a config of today's defaults has the identity a run recorded before the new keys had",
+          "[spec][identity]") {
+  // Each key of neutral_defaults, at its schema default, must drop out of the identity.
+  const auto spec = specs_of(experiment_file("neutral", "")).front();
+  for (const auto& [key, neutral] : config::neutral_defaults()) {
+    INFO(key << " (neutral " << neutral.dump() << ")");
+    const auto dot = key.find('.');
+    const auto& section = spec.identity.at(key.substr(0, dot));
+    CHECK_FALSE(section.contains(key.substr(dot + 1)));
+  }
 }

@@ -1,7 +1,10 @@
 // Conformance, what a query may see: changing tokens at positions >= cut never changes earlier
 // outputs (and does change later ones); for a plugin declaring `window`, a key just outside
 // the window has no effect and one just inside has. A plugin declaring `sinks` keeps its first
-// `sinks` keys visible, so the key perturbed outside the window is not a sink.
+// `sinks` keys visible, so the key perturbed outside the window is not a sink. A plugin whose
+// option `selection` is "sequence" chooses tokens by scores of the whole sequence (MoSA's expert
+// choice): which tokens it attends over may depend on later tokens, so for it only q, k and v
+// change at positions >= cut and x (what the scores read) is kept, which keeps the choice fixed.
 #include "conformance.h"
 
 using namespace attnlab;
@@ -18,7 +21,10 @@ void check_causality(const PluginUnderTest& p, const OptionSet& set) {
   for (auto* t : {&changed.q_BHTD, &changed.k_BKTD, &changed.v_BKTD}) {
     t->narrow(2, cut, T - cut).normal_();
   }
-  changed.x_BTC.narrow(1, cut, T - cut).normal_();
+  const bool selects_over_sequence =
+      p.declares("selection") && set.options.at("selection") == "sequence";
+  INFO((selects_over_sequence ? "selection over the sequence: x kept, the choice fixed" : ""));
+  if (!selects_over_sequence) changed.x_BTC.narrow(1, cut, T - cut).normal_();
   torch::NoGradGuard no_grad;
   const auto y = run(*variant, s), y_changed = run(*variant, changed);
   CHECK(max_abs_diff(y.narrow(2, 0, cut), y_changed.narrow(2, 0, cut)) < 1e-12);

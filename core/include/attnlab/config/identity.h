@@ -18,7 +18,8 @@ const std::vector<std::string>& bookkeeping_keys();
 
 // Keys added after runs were first recorded, each with the value that computes what a config
 // without the key computed (model.sigma_reparam false, train.aux_loss_weight 0.01: no plugin
-// had an auxiliary loss, train.param_groups {}): left out of the identities while they hold
+// had an auxiliary loss, train.param_groups {}, train.flop_budget 0, data.kind shards and the
+// data.mqar defaults): left out of the identities while they hold
 // it, so runs recorded before a key existed keep their identity (resume, skip when finished).
 const std::vector<std::pair<std::string, nlohmann::json>>& neutral_defaults();
 

@@ -1,6 +1,7 @@
 // One attention sub-layer of the decoder: q/k/v projections, per-head RMSNorm on q and k,
 // RoPE, the pluggable attention variant, output projection. Under model.sigma_reparam each
-// projection computes through its `<name>_sigma` (sigma_reparam.h).
+// projection computes through its `<name>_sigma` (sigma_reparam.h). forward_cached decodes
+// with a KV cache (kv_cache.h).
 // Shapes: B batch, T tokens, C model width, H query heads, K kv heads, D head dim,
 // S sampled query positions.
 #pragma once
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "attnlab/attention_variant.h"
+#include "attnlab/model/kv_cache.h"
 #include "attnlab/model/model_config.h"
 #include "attnlab/model/rmsnorm.h"
 #include "attnlab/model/rope.h"
@@ -29,6 +31,12 @@ class AttentionLayerImpl : public torch::nn::Module {
  public:
   AttentionLayerImpl(const ModelConfig& config, int64_t layer_index, const VariantFactory& make);
   torch::Tensor forward(const torch::Tensor& x_BTC);
+  // Decoding: x_BTC holds T new positions starting at absolute position position_offset; their
+  // keys and values are appended to `cache`, and the queries read the cached ones and their own
+  // (the variant must support_decoding()). Equals forward() over the whole sequence at these
+  // positions. No attention entropy is measured.
+  torch::Tensor forward_cached(const torch::Tensor& x_BTC, LayerKVCache& cache,
+                               int64_t position_offset);
 
   // Attention entropy (`attn/entropy`): while on, each forward also measures, under no_grad,
   // the mean entropy (nats) of softmax(q·kᵀ/√D) over the causal keys j <= i — the dense
@@ -46,6 +54,15 @@ class AttentionLayerImpl : public torch::nn::Module {
   std::shared_ptr<AttentionVariant> variant;
 
  private:
+  struct Projected {
+    torch::Tensor q_BHTD, k_BKTD, v_BKTD;  // after QK-norm and RoPE (v: projected only)
+  };
+  Projected project(const torch::Tensor& x_BTC, int64_t position_offset);
+  // The variant over the queries and the S keys they read, then the output projection.
+  torch::Tensor attend(const torch::Tensor& x_BTC, const torch::Tensor& q_BHTD,
+                       const torch::Tensor& k_BKSD, const torch::Tensor& v_BKSD,
+                       int64_t position_offset);
+
   int64_t n_head_, n_kv_head_, head_dim_, layer_index_;
   std::shared_ptr<RotaryEmbedding> rope_;
   bool measure_entropy_ = false;

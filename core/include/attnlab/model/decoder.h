@@ -1,5 +1,5 @@
 // The Qwen3-style decoder: token embedding (tied with the LM head), n_layer pre-RMSNorm
-// blocks of attention + SwiGLU, final RMSNorm, LM head.
+// blocks of attention + SwiGLU, final RMSNorm, LM head; cached decoding for generation.
 #pragma once
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "attnlab/model/attention_layer.h"
+#include "attnlab/model/kv_cache.h"
 #include "attnlab/model/model_config.h"
 #include "attnlab/model/rmsnorm.h"
 #include "attnlab/model/swiglu.h"
@@ -24,10 +25,15 @@ class BlockImpl : public torch::nn::Module {
  public:
   BlockImpl(const ModelConfig& config, int64_t layer_index, const VariantFactory& make);
   torch::Tensor forward(const torch::Tensor& x_BTC);
+  torch::Tensor forward_cached(const torch::Tensor& x_BTC, LayerKVCache& cache,
+                               int64_t position_offset);
 
   RMSNorm attn_norm{nullptr}, mlp_norm{nullptr};
   AttentionLayer attn{nullptr};
   SwiGLU mlp{nullptr};
+
+ private:
+  torch::Tensor mlp_residual(const torch::Tensor& h_BTC);  // h + mlp(mlp_norm(h))
 };
 TORCH_MODULE(Block);
 
@@ -39,6 +45,15 @@ class DecoderImpl : public torch::nn::Module {
   // Mean next-token cross-entropy of targets_BT given idx_BT, through the chunked LM head
   // (chunked_lm_loss.h): the [B·T, V] logits and their gradient are never whole in memory.
   torch::Tensor loss(const torch::Tensor& idx_BT, const torch::Tensor& targets_BT);
+  // Generation (kv_cache.h). An empty cache for this model, one layer cache of each layer's
+  // kv_reach(); throws std::invalid_argument naming `plugin_name` (the variant's plugin, for
+  // the message) when a layer's variant does not support_decoding().
+  KVCache make_kv_cache(const std::string& plugin_name) const;
+  // idx_BT: the T tokens after the cache.position() tokens already in `cache` -> logits_BTV
+  // at their positions (what forward() over the whole sequence computes there); appends their
+  // keys and values to the cache and advances it. Use in eval mode (sigmaReparam's training
+  // mode steps its power iteration on every forward).
+  torch::Tensor forward_cached(const torch::Tensor& idx_BT, KVCache& cache);
   const ModelConfig& config() const { return config_; }
   // Seeded init: normal(0, init_std) for matrices, output projections scaled by 1/sqrt(2L);
   // norms at one. Variant parameters keep the plugin's own init. Under sigma_reparam, then
@@ -72,6 +87,7 @@ class DecoderImpl : public torch::nn::Module {
 
  private:
   torch::Tensor hidden(const torch::Tensor& idx_BT);
+  torch::Tensor logits(const torch::Tensor& h_BTC);  // the LM head
   ModelConfig config_;
 };
 TORCH_MODULE(Decoder);

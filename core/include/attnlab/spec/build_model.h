@@ -12,4 +12,8 @@ namespace attnlab::spec {
 
 model::Decoder build_model(const RunSpec& spec, plugin::PluginRegistry& plugins);
 
+// The decoder of a stored run's resolved config (its `model` and `attention` sections, the
+// plugin's option defaults filled in), e.g. to load a checkpoint for generation.
+model::Decoder build_model(const nlohmann::json& config, plugin::PluginRegistry& plugins);
+
 }  // namespace attnlab::spec

@@ -30,6 +30,10 @@ std::vector<std::string> derive_run_names(const std::vector<config::ResolvedConf
 // character outside kNameCharacters.
 void check_name(const std::string& name, const std::string& what);
 
+// The results root of a store: results/attnlab.db -> results/runs/attnlab (absolute); every
+// run directory lies below it.
+std::filesystem::path runs_root(const std::string& db_path);
+
 // <results root>/<experiment>/<run>, after checking both names; throws std::invalid_argument
 // if the result would not lie inside `root`.
 std::filesystem::path run_directory(const std::filesystem::path& root, const std::string& experiment,

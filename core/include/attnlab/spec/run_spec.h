@@ -36,6 +36,9 @@ struct RunSpec {
   std::string fingerprint;        // SHA-256 of `identity`: what a checkpoint must agree with
   int64_t parameter_count = 0;    // the model's, including the variant's own parameters
   double flops_per_token = 0;     // training FLOPs: 6N dense + the variant's attention
+  // With train.flop_budget: the steps the budget buys before rounding (train.steps is the
+  // rounded value); 0 otherwise.
+  double budget_steps_exact = 0;
 
   // FLOPs of the whole run over `world_size` ranks: flops_per_token * tokens/step * steps.
   double total_flops(int world_size = 1) const;
@@ -46,6 +49,7 @@ struct SpecRequest {
   std::vector<std::string> overrides;              // command line, sweeps included
   std::vector<std::filesystem::path> config_dirs;  // search path for groups and experiments
   bool name_by_overrides = false;  // `attnlab train`: the overrides name the run too
+  int world_size = 1;  // ranks per run: the steps train.flop_budget buys depend on it
 };
 
 // Composes the experiment, validates every cell against the product schemas and builds the
@@ -54,6 +58,12 @@ struct SpecRequest {
 // cannot train. Throws config::ConfigError.
 std::vector<RunSpec> build_run_specs(const SpecRequest& request,
                                      std::shared_ptr<plugin::PluginRegistry> plugins);
+
+// train.flop_budget: sets spec.train.steps (and train.steps in spec.cell.tree) to the whole
+// number of steps whose training FLOPs at `world_size` ranks come nearest the budget, and
+// spec.budget_steps_exact. Checks train.steps: 0 exactly when a budget is set. Throws
+// config::ConfigError at the key.
+void apply_flop_budget(RunSpec& spec, int world_size);
 
 // Everything else a run needs before it starts, for every spec: this build supports its
 // device and dtype, its data files exist with readable shard headers, hold enough tokens for

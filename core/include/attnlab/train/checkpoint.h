@@ -70,6 +70,13 @@ class CheckpointManager {
   int keep_;
 };
 
+// Loads exactly the checkpoint file `path` into model/optimizer (as load_latest loads one, RNG
+// included), e.g. an older one picked by hand; a damaged file, or one of another format or
+// config fingerprint, is a CheckpointError naming it.
+CheckpointMeta load_checkpoint_file(const std::filesystem::path& path, torch::nn::Module& model,
+                                    torch::optim::Optimizer& optimizer,
+                                    const std::string& expected_fingerprint);
+
 // Fault injection for tests: when ATTNLAB_CHECKPOINT_CRASH_AT=<stage> is set, the process
 // aborts at that stage of save() (1: temp file half written, 2: temp file written, not
 // renamed, 3: renamed, pointer not updated, 4: pointer updated, old ones not pruned).

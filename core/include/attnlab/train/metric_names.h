@@ -50,5 +50,9 @@ inline constexpr const char* kInfoPeakGpuReservedBytes = "peak_gpu_reserved_byte
 inline constexpr const char* kInfoDeviceName = "device_name";
 inline constexpr const char* kInfoAttentionBackend = "attention_backend";
 inline constexpr const char* kInfoWallTimeS = "wall_time_s";
+// The run's training FLOPs (FLOPs/token x tokens/step x steps, all ranks) and, for isoFLOP
+// runs (train.flop_budget), the steps the budget bought before rounding.
+inline constexpr const char* kInfoTrainingFlops = "training_flops";
+inline constexpr const char* kInfoBudgetStepsExact = "budget_steps_exact";
 
 }  // namespace attnlab::metric

@@ -21,7 +21,8 @@ struct ParamGroupRule {
 };
 
 struct TrainConfig {
-  int64_t steps = 0;          // optimizer steps
+  int64_t steps = 0;          // optimizer steps (chosen by flop_budget when that is set)
+  double flop_budget = 0.0;   // isoFLOP runs: the run's training FLOPs; 0 = off
   int64_t batch_size = 0;     // B sequences per micro-batch (per rank)
   int64_t seq_len = 0;        // T tokens per sequence
   int64_t grad_accum = 1;     // micro-batches per optimizer step

@@ -84,10 +84,16 @@ class Trainer {
   // Forward and backward over grad_accum micro-batches, gradients agreed over ranks, clipped.
   // The variants' auxiliary losses are added with weight aux_loss_weight.
   StepStats forward_backward(int64_t step, Optimizer& optimizer, RankSync& sync);
-  // The loss of one batch [B, T+1] (inputs and shifted targets) on the device, under autocast.
-  torch::Tensor batch_loss(const torch::Tensor& tokens_BT1);
-  // The next training batch [B, T+1] as int64 on the device.
-  torch::Tensor next_batch_BT1();
+  // A batch on the device: tokens [B, T+1] as int64 and, when the data masks its loss
+  // (data.kind mqar), which targets count [B, T] as bool (undefined: all of them).
+  struct Batch {
+    torch::Tensor tokens_BT1, loss_mask_BT;
+  };
+  // The loss of one batch (inputs and shifted targets; the mean over the targets that count)
+  // on the device, under autocast.
+  torch::Tensor batch_loss(const Batch& batch);
+  // The next training batch.
+  Batch next_batch();
   // The train/* scalars of an applied step (train/mfu only with a peak).
   MetricValues step_metrics(const StepStats& stats, double step_s, double tokens_per_s,
                             const TrainProgress& progress, int world_size) const;

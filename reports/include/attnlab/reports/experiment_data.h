@@ -42,6 +42,7 @@ struct RunData {
   std::optional<double> tokens_seen;  // last train/tokens
   // From run_info when logged, else derived from the curves (see docs/REPORTS.md).
   std::optional<double> n_params, flops_per_token, peak_memory_bytes;
+  std::optional<double> training_flops;  // run_info training_flops: all ranks, every step
   // On a GPU: the caching allocator's peaks (run_info peak_gpu_allocated/reserved_bytes).
   std::optional<double> peak_gpu_allocated_bytes, peak_gpu_reserved_bytes;
   std::optional<double> mean_tokens_per_s;   // run_info tokens_per_s_mean, else the metric's mean

@@ -1,7 +1,8 @@
 // The report's figures, drawn by gnuplot: loss curves per arm (mean line, min–max band over
 // seeds), the attention entropy (attn/entropy) per arm the same way, the final val loss bar chart per arm with error bars, throughput and memory against
 // sequence length per plugin (from `attnlab bench`), and per-layer/head gate heatmaps for arms
-// that log gates (gates_<arm name as a file stem>). Each figure is <id>.png and <id>.pdf with
+// that log gates (gates_<arm name as a file stem>), and for isoFLOP runs the final val loss
+// against parameters per budget and variant with its parabola fit (isoflop). Each figure is <id>.png and <id>.pdf with
 // <id>.gp and <id>.dat beside them.
 #pragma once
 #include <filesystem>

@@ -46,6 +46,12 @@ Table efficiency_table(const ExperimentData& data, const std::string& baseline);
 // over the finished runs. nullopt when no run logged any.
 std::optional<Table> attention_stats_table(const ExperimentData& data);
 
+// isoFLOP runs (train.flop_budget; isoflop.h): per budget and variant, the sizes measured, the
+// best measured and the fitted compute-optimal size and loss, the loss difference against the
+// reference variant at the same budget (dense when present) and the FLOPs the runs used
+// against the budget. nullopt when no finished run has a budget.
+std::optional<Table> isoflop_table(const ExperimentData& data);
+
 // The step where a val/loss curve first reaches `target`, interpolated linearly between the
 // two evals around the crossing; nullopt when it never does.
 std::optional<double> steps_to_reach(const std::vector<CurvePoint>& val_loss, double target);
