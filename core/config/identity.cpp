@@ -62,6 +62,8 @@ const std::vector<std::pair<std::string, nlohmann::json>>& neutral_defaults() {
       {"train.aux_loss_weight", 0.01},
       {"train.param_groups", nlohmann::json::object()},
       {"train.flop_budget", 0.0},
+      {"train.init_from", ""},
+      {"train.distill_gate", false},
       {"data.kind", "shards"},
       {"data.mqar", {{"pairs", 8}, {"queries", 8}, {"gaps", {16, 64, 256}}, {"seed", 0},
                      {"train_sequences", 20000}, {"val_sequences", 256}}}};
@@ -75,6 +77,8 @@ const std::vector<std::string>& seed_keys() {
 
 nlohmann::json results_identity(const nlohmann::json& tree) {
   nlohmann::json identity = nlohmann::json::object();
+  // The sections a run computes from. Not `eval`: it is measured after training, so changing
+  // eval.* neither changes a finished run's identity nor its checkpoints' fingerprint.
   for (const char* key : {"model", "data", "attention", "train", "seed"}) {
     if (tree.contains(key)) identity[key] = tree.at(key);
   }

@@ -1,6 +1,6 @@
 // What the decoder's attention variants did in the last forward, gathered over layers: their
-// auxiliary losses, their statistics (plus the measured attention entropy) and their
-// parameter groups.
+// auxiliary losses, their statistics (plus the measured attention entropy), their parameter
+// groups and their gate distillation.
 #include <torch/torch.h>
 
 #include "attnlab/model/decoder.h"
@@ -61,6 +61,32 @@ std::vector<std::pair<std::string, torch::Tensor>> DecoderImpl::grouped_paramete
     }
   }
   return grouped;
+}
+
+bool DecoderImpl::supports_gate_distillation() const {
+  for (const auto& block : *blocks) {
+    if (!variant_of(block).supports_gate_distillation()) return false;
+  }
+  return true;
+}
+
+void DecoderImpl::set_gate_distillation(bool on) {
+  for (const auto& block : *blocks) variant_of(block).set_gate_distillation(on);
+}
+
+GateDistillation DecoderImpl::gate_distillation() const {
+  std::vector<torch::Tensor> loss_L, recall_L;
+  for (const auto& block : *blocks) {
+    const auto layer = variant_of(block).gate_distillation();
+    if (!layer.loss.defined() || !layer.recall.defined()) {
+      throw std::logic_error("layer " + std::to_string(loss_L.size()) +
+                             "'s attention variant returned no gate distillation loss or recall "
+                             "after a forward with gate distillation on");
+    }
+    loss_L.push_back(layer.loss.to(torch::kFloat));
+    recall_L.push_back(layer.recall.detach().to(torch::kFloat));
+  }
+  return {torch::stack(loss_L).mean(), torch::stack(recall_L).mean()};
 }
 
 }  // namespace attnlab::model

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "attnlab/util/sha256.h"
@@ -354,6 +355,102 @@ CheckpointMeta load_checkpoint_file(const fs::path& path, torch::nn::Module& mod
   auto decoded = decode(path, read_verified_payload(path), model, fingerprint);
   apply(decoded, model, optimizer, path);
   return decoded.meta;
+}
+
+namespace {
+
+// The newest checkpoint in `dir` that verifies, with its payload; damaged ones are skipped
+// with a warning.
+std::optional<std::pair<fs::path, std::string>> newest_verified(const fs::path& dir) {
+  const auto all = CheckpointManager(dir, 1).list();
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    try {
+      return std::make_pair(*it, read_verified_payload(*it));
+    } catch (const DamagedCheckpoint& e) {
+      std::fprintf(stderr, "attnlab: warning: skipping checkpoint: %s; trying the previous one\n",
+                   e.what());
+    }
+  }
+  return std::nullopt;
+}
+
+// The checkpoint file train.init_from names and its verified payload.
+std::pair<fs::path, std::string> init_checkpoint(const fs::path& from) {
+  const std::string what = "train.init_from=" + from.string() + ": ";
+  const std::string give = "; give a step_*.ckpt file, a checkpoints/ folder or a run folder";
+  if (fs::is_regular_file(from)) return {from, read_verified_payload(from)};
+  if (!fs::is_directory(from)) throw CheckpointError(what + "no such file or folder" + give);
+  const bool holds_checkpoints = !CheckpointManager(from, 1).list().empty();
+  const fs::path dir = holds_checkpoints ? from : from / "checkpoints";
+  if (auto found = newest_verified(dir)) return *std::move(found);
+  throw CheckpointError(what + dir.string() + " holds no checkpoint (step_*.ckpt) that verifies" +
+                        give);
+}
+
+// The model.* tensors of a verified payload, on the CPU, by the model's names; `step` is set
+// from its meta.json.
+std::map<std::string, torch::Tensor> model_tensors(const fs::path& path, const std::string& payload,
+                                                   int64_t& step) {
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(payload.data(), payload.size(), torch::Device(torch::kCPU));
+    std::map<std::string, torch::Tensor> tensors;
+    for (const auto& key : archive.keys()) {
+      if (key.rfind("model.", 0) != 0) continue;
+      archive.read(key, tensors[key.substr(6)]);
+    }
+    torch::Tensor meta_bytes;
+    archive.read("meta.json", meta_bytes);
+    step = meta_from_json(nlohmann::json::parse(tensor_to_string(meta_bytes))).progress.next_step;
+    return tensors;
+  } catch (const c10::Error& e) {
+    throw CheckpointError(path.string() + " is damaged: LibTorch cannot read its payload (" +
+                          first_line(e.what_without_backtrace()) + ")");
+  } catch (const nlohmann::json::exception& e) {
+    throw CheckpointError(path.string() + " is damaged: its meta.json is unreadable (" +
+                          first_line(e.what()) + ")");
+  }
+}
+
+// Checks the checkpoint's tensors against the model (see load_model_weights), then copies them.
+void copy_model_tensors(const fs::path& path, const std::map<std::string, torch::Tensor>& tensors,
+                        torch::nn::Module& model, const std::set<std::string>& keep_own) {
+  std::map<std::string, torch::Tensor> targets;
+  for (const auto& p : model.named_parameters()) targets[p.key()] = p.value();
+  for (const auto& b : model.named_buffers()) targets[b.key()] = b.value();
+  for (const auto& [name, t] : tensors) {
+    const auto it = targets.find(name);
+    if (it == targets.end()) {
+      throw CheckpointError("train.init_from: " + path.string() + " holds tensor " + name + " " +
+                            c10::str(t.sizes()) + ", which this model does not have; start from "
+                            "a checkpoint of the same model (model.* and the variant's parameters)");
+    }
+    if (t.sizes() != it->second.sizes()) {
+      throw CheckpointError("train.init_from: " + path.string() + ": tensor " + name +
+                            " has shape " + c10::str(t.sizes()) + " there but " +
+                            c10::str(it->second.sizes()) + " in this model; start from a "
+                            "checkpoint of the same model shape");
+    }
+  }
+  for (const auto& p : model.named_parameters()) {
+    if (tensors.count(p.key()) || keep_own.count(p.key())) continue;
+    throw CheckpointError("train.init_from: " + path.string() + " lacks this model's parameter " +
+                          p.key() + " " + c10::str(p.value().sizes()) +
+                          "; start from a checkpoint of the same model and attention variant");
+  }
+  torch::NoGradGuard no_grad;
+  for (const auto& [name, t] : tensors) targets.at(name).copy_(t);
+}
+
+}  // namespace
+
+InitialWeights load_model_weights(const fs::path& from, torch::nn::Module& model,
+                                  const std::set<std::string>& keep_own) {
+  InitialWeights out;
+  const auto [file, payload] = init_checkpoint(from);
+  out.file = file;
+  copy_model_tensors(file, model_tensors(file, payload, out.step), model, keep_own);
+  return out;
 }
 
 void CheckpointManager::remove_temp_files() const {

@@ -21,7 +21,11 @@ RankSync::RankSync(dist::Communicator* comm, torch::nn::Module& model, int64_t n
   const auto reduce_dtype = config.grad_reduce_dtype == "bf16"
                                 ? c10::optional<torch::Dtype>(torch::kBFloat16)
                                 : c10::nullopt;
-  grad_sync_ = std::make_unique<dist::GradientSync>(*comm_, model.parameters(), reduce_dtype);
+  std::vector<torch::Tensor> trainable;  // frozen parameters (train.distill_gate) get no grads
+  for (const auto& p : model.parameters()) {
+    if (p.requires_grad()) trainable.push_back(p);
+  }
+  grad_sync_ = std::make_unique<dist::GradientSync>(*comm_, std::move(trainable), reduce_dtype);
   watchdog_ = std::make_unique<dist::Watchdog>(std::chrono::seconds(2 * config.dist_timeout_s),
                                                comm_->rank());
 }
@@ -49,16 +53,19 @@ void RankSync::begin_backward(bool last) {
   if (grad_sync_) grad_sync_->begin_backward(last);
 }
 
-double RankSync::finish_step(int64_t step, double loss_sum, bool& stop) {
-  if (!comm_) return loss_sum;
+std::vector<double> RankSync::finish_step(int64_t step, std::vector<double> sums, bool& stop) {
+  if (!comm_) return sums;
   dist::dist_fault_point(comm_->rank(), step);
   grad_sync_->finish();
   const bool is_rank0 = comm_->rank() == 0;
-  const auto sums = comm_->allreduce_sum({loss_sum, is_rank0 && stop ? 1.0 : 0.0});
-  stop = sums[1] > 0;
+  sums.push_back(is_rank0 && stop ? 1.0 : 0.0);
+  auto means = comm_->allreduce_sum(sums);
+  stop = means.back() > 0;
+  means.pop_back();
+  for (auto& mean : means) mean /= world_size();
   watchdog_->pet();
   sink_.log(step, {{metric::kGradSyncExposedS, grad_sync_->exposed_s()}});
-  return sums[0] / world_size();
+  return means;
 }
 
 }  // namespace attnlab::train

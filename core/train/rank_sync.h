@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "attnlab/train/metrics_sink.h"
 #include "attnlab/train/train_config.h"
@@ -29,10 +30,12 @@ class RankSync {
   int world_size() const;
   // Before each micro-batch's backward; `last` on the one that completes the step.
   void begin_backward(bool last);
-  // After the last backward of `step`: every rank holds the rank-mean gradients; returns the
-  // mean over ranks of `loss_sum` and sets `stop` to rank 0's decision. Logs the communication
-  // backward did not hide (dist/grad_sync_exposed_s).
-  double finish_step(int64_t step, double loss_sum, bool& stop);
+  // After the last backward of `step`: every rank holds the rank-mean gradients of the
+  // trainable parameters (requires_grad; frozen ones are not synced); returns the mean over
+  // ranks of each of `sums` (the loss sum first; more scalars ride the same collective) and
+  // sets `stop` to rank 0's decision. Logs the communication backward did not hide
+  // (dist/grad_sync_exposed_s).
+  std::vector<double> finish_step(int64_t step, std::vector<double> sums, bool& stop);
 
  private:
   void agree_on_start(torch::nn::Module& model, int64_t next_step);

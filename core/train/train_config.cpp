@@ -68,6 +68,14 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& t) {
   c.max_skips = t.at("max_skips").get<int64_t>();
   c.inject_nonfinite_step = t.at("inject_nonfinite_step").get<int64_t>();
   c.dist_timeout_s = t.at("dist_timeout_s").get<int64_t>();
+  c.init_from = t.at("init_from").get<std::string>();
+  c.distill_gate = t.at("distill_gate").get<bool>();
+  if (c.distill_gate && c.init_from.empty()) {
+    throw config::ConfigError("train.init_from", {},
+                              "train.distill_gate=true distils a gate inside a trained model: set "
+                              "train.init_from to that run's checkpoint (a step_*.ckpt file, its "
+                              "checkpoints/ folder or its run folder under results/runs/)");
+  }
   return c;
 }
 
@@ -134,6 +142,16 @@ config::SectionSchema train_schema() {
       {"dist_timeout_s", ValueType::Int, 600, 1, inf, {},
        "data-parallel runs: seconds a collective may wait for the other ranks before the run "
        "fails (a dead or hung rank); the watchdog ends a rank after twice this"},
+      {"init_from", ValueType::String, "", -inf, inf, {},
+       "start from another run's weights (only: not its optimizer or data position): a "
+       "step_*.ckpt file, a checkpoints/ folder or a run folder, whose newest verified "
+       "checkpoint is used; matched by parameter name and shape; a run resuming from its own "
+       "checkpoint ignores it; \"\" = a fresh initialisation"},
+      {"distill_gate", ValueType::Bool, false, -inf, inf, {},
+       "self-distillation of the attention variant's gate (docs/DISTILLATION.md): every "
+       "parameter outside group gate is frozen and the gate learns the dense attention's "
+       "block map of the model loaded by train.init_from (required); train/loss is still "
+       "logged; needs a variant that supports it (block_gate)"},
   };
   return s;
 }

@@ -15,6 +15,7 @@
 #include "attnlab/train/metric_names.h"
 #include "attnlab/train/mfu.h"
 #include "attnlab/train/optimizer.h"
+#include "gate_distillation.h"
 #include "nonfinite_policy.h"
 #include "rank_sync.h"
 
@@ -64,6 +65,7 @@ Trainer::Trainer(model::Decoder model, TrainConfig config, data::TokenLoader& tr
       compute_dtype_(parse_train_dtype(config_.dtype)) {}
 
 TrainResult Trainer::run() {
+  if (config_.distill_gate) start_gate_distillation(*model_, options_.attention_plugin);
   auto optimizer = make_adamw(*model_, config_, model_->grouped_parameters());
   TrainResult result;
   TrainProgress progress = resume(*optimizer.adamw, result);
@@ -93,6 +95,8 @@ TrainResult Trainer::run() {
       record = step_metrics(stats, step_s, tokens_per_s, progress, sync.world_size());
       if (log_statistics) log_attention_statistics(step, record);
       result.final_train_loss = stats.loss;
+      result.final_distill_loss = stats.distill_loss;
+      result.final_distill_recall = stats.distill_recall;
     }
     result.steps = step + 1;
     if (step == progress_start && options_.after_first_step) options_.after_first_step();
@@ -108,17 +112,22 @@ TrainResult Trainer::run() {
       break;
     }
   }
+  if (config_.distill_gate && !result.preempted) {
+    sink_.info(metric::kInfoFinalDistillLoss, result.final_distill_loss);
+    sink_.info(metric::kInfoFinalDistillRecall, result.final_distill_recall);
+  }
   result.wall_s = seconds_since(t_start);
   result.tokens_per_s_mean = throughput.mean();
   return result;
 }
 
 TrainProgress Trainer::resume(torch::optim::AdamW& optimizer, TrainResult& result) {
-  if (!options_.checkpoints) return {};
-  const auto meta =
-      options_.checkpoints->load_latest(*model_, optimizer, options_.config_fingerprint);
-  if (!meta) {
-    sink_.truncate_after(-1);  // a fresh start (or --restart): an earlier attempt's rows go
+  const auto meta = options_.checkpoints ? options_.checkpoints->load_latest(
+                                               *model_, optimizer, options_.config_fingerprint)
+                                         : std::nullopt;
+  if (!meta) {  // a fresh start (or --restart): an earlier attempt's rows go
+    if (options_.checkpoints) sink_.truncate_after(-1);
+    if (!config_.init_from.empty()) initialise_weights();
     return {};
   }
   move_optimizer_state_to(optimizer, options_.device);
@@ -130,6 +139,16 @@ TrainProgress Trainer::resume(torch::optim::AdamW& optimizer, TrainResult& resul
   return meta->progress;
 }
 
+void Trainer::initialise_weights() {
+  const auto keep_own = config_.distill_gate ? gate_parameter_names(*model_) : std::set<std::string>{};
+  const auto from = load_model_weights(config_.init_from, *model_, keep_own);
+  sink_.info(metric::kInfoInitFrom, {{"file", from.file.string()}, {"step", from.step}});
+  sink_.note("initialised the weights from " + from.file.string() + " (step " +
+             std::to_string(from.step) + " of its run)" +
+             (keep_own.empty() ? "" : "; the " + std::to_string(keep_own.size()) +
+                                          " gate parameters keep their fresh initialisation"));
+}
+
 Trainer::StepStats Trainer::forward_backward(int64_t step, Optimizer& optimizer, RankSync& sync) {
   const auto& c = config_;
   StepStats stats;
@@ -139,13 +158,19 @@ Trainer::StepStats Trainer::forward_backward(int64_t step, Optimizer& optimizer,
   // The micro-batch losses add up on the device: one host sync per step, not per micro-batch.
   const auto f64 = torch::TensorOptions().dtype(torch::kFloat64).device(options_.device);
   auto loss_sum = torch::zeros({}, f64), aux_sum = torch::zeros({}, f64);
+  auto distill_sum_2 = torch::zeros({2}, f64);  // distillation loss, recall
   for (int64_t micro = 0; micro < c.grad_accum; ++micro) {
     auto loss = batch_loss(next_batch());
     if (step == c.inject_nonfinite_step) loss = loss * std::nan("");
     const auto aux = model_->aux_loss();  // the variants' auxiliary losses of this forward
     sync.begin_backward(micro + 1 == c.grad_accum);
-    const auto total = aux.defined() ? loss + c.aux_loss_weight * aux : loss;
-    (total / static_cast<double>(c.grad_accum)).backward();
+    torch::Tensor objective = aux.defined() ? loss + c.aux_loss_weight * aux : loss;
+    if (c.distill_gate) {  // the gate learns the teacher; the LM loss is only measured
+      const auto distill = model_->gate_distillation();
+      objective = distill.loss;
+      distill_sum_2 += torch::stack({distill.loss.detach(), distill.recall}).to(torch::kFloat64);
+    }
+    (objective / static_cast<double>(c.grad_accum)).backward();
     loss_sum += loss.detach();
     if (aux.defined()) {
       aux_sum += aux.detach();
@@ -153,7 +178,18 @@ Trainer::StepStats Trainer::forward_backward(int64_t step, Optimizer& optimizer,
     }
   }
   stats.stop = options_.stop_requested && options_.stop_requested->load();
-  stats.loss = sync.finish_step(step, loss_sum.item<double>(), stats.stop) / c.grad_accum;
+  std::vector<double> sums = {loss_sum.item<double>()};
+  if (c.distill_gate) {
+    const auto host_2 = distill_sum_2.cpu();
+    sums.push_back(host_2[0].item<double>());
+    sums.push_back(host_2[1].item<double>());
+  }
+  const auto means = sync.finish_step(step, sums, stats.stop);
+  stats.loss = means[0] / c.grad_accum;
+  if (c.distill_gate) {
+    stats.distill_loss = means[1] / c.grad_accum;
+    stats.distill_recall = means[2] / c.grad_accum;
+  }
   if (stats.has_aux) stats.aux_loss = aux_sum.item<double>() / c.grad_accum;
   stats.grad_norm = torch::nn::utils::clip_grad_norm_(
       model_->parameters(),
@@ -194,6 +230,10 @@ MetricValues Trainer::step_metrics(const StepStats& stats, double step_s, double
                          {metric::kTrainStepTimeS, step_s},
                          {metric::kTrainTokens, static_cast<double>(progress.tokens_seen)}};
   if (stats.has_aux) values.emplace_back(metric::kTrainAuxLoss, stats.aux_loss);
+  if (config_.distill_gate) {
+    values.emplace_back(metric::kTrainDistillLoss, stats.distill_loss);
+    values.emplace_back(metric::kTrainDistillRecall, stats.distill_recall);
+  }
   if (options_.peak_flops > 0) {  // MFU against the peak of every device of the run
     values.emplace_back(metric::kTrainMfu,
                         model_flops_utilisation(options_.flops_per_token, tokens_per_s,
@@ -220,6 +260,7 @@ void Trainer::log_attention_statistics(int64_t step, MetricValues& record) {
 double Trainer::evaluate() {
   torch::NoGradGuard no_grad;
   model_->eval();
+  if (config_.distill_gate) model_->set_gate_distillation(false);  // no teacher needed
   double total = 0.0;
   const size_t n = val_data_.n_batches();
   auto tokens_BT1 = torch::empty({config_.batch_size, config_.seq_len + 1}, torch::kInt32);
@@ -232,6 +273,7 @@ double Trainer::evaluate() {
     total += batch_loss(batch).item<double>();
   }
   model_->train();
+  if (config_.distill_gate) model_->set_gate_distillation(true);
   if (options_.dist) {  // the mean over every rank's batches
     const auto sums = options_.dist->allreduce_sum({total, static_cast<double>(n)});
     return sums[1] > 0 ? sums[0] / sums[1] : std::nan("");

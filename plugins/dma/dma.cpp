@@ -88,14 +88,11 @@ class DynamicMaskVariant : public AttentionVariant {
   torch::Tensor weight_KD_, a_K_, kept_fraction_;
 };
 
-attnlab::AttentionVariant* make(const attnlab_layer_dims& dims, const nlohmann::json& options) {
-  return new DynamicMaskVariant(dims, options);
-}
-
 }  // namespace
 
 extern "C" const attnlab_plugin_descriptor* attnlab_plugin_entry(void) {
-  static const auto descriptor = attnlab::plugin::describe_plugin<make>(
+  static const auto descriptor = attnlab::plugin::describe_plugin<
+      attnlab::plugin::construct<DynamicMaskVariant>>(
       "dma", "1.0.0",
       "trainable dynamic mask attention: each query keeps its top-keep causal keys by a learned "
       "per-key bias delta",

@@ -110,17 +110,14 @@ class HeadThresholdVariant : public AttentionVariant {
   bool measured_in_eval_ = false;  // the last forward ran in eval mode (active_fraction_ is its)
 };
 
-attnlab::AttentionVariant* make(const attnlab_layer_dims& dims, const nlohmann::json& options) {
-  return new HeadThresholdVariant(dims, options);
-}
-
 }  // namespace
 
 extern "C" const attnlab_plugin_descriptor* attnlab_plugin_entry(void) {
-  static const auto descriptor = attnlab::plugin::describe_plugin<make>(
-      "head_threshold_gate", "1.0.0",
-      "dense causal attention whose (token, head) outputs are switched off when a score from "
-      "block-pooled q and k falls under a threshold",
-      kOptions);
+  static const auto descriptor =
+      attnlab::plugin::describe_plugin<attnlab::plugin::construct<HeadThresholdVariant>>(
+          "head_threshold_gate", "1.0.0",
+          "dense causal attention whose (token, head) outputs are switched off when a score from "
+          "block-pooled q and k falls under a threshold",
+          kOptions);
   return &descriptor;
 }

@@ -133,14 +133,11 @@ class MohVariant : public AttentionVariant {
   kernels::MohRouting routing_;  // of the last forward
 };
 
-attnlab::AttentionVariant* make(const attnlab_layer_dims& dims, const nlohmann::json& options) {
-  return new MohVariant(dims, options);
-}
-
 }  // namespace
 
 extern "C" const attnlab_plugin_descriptor* attnlab_plugin_entry(void) {
-  static const auto descriptor = attnlab::plugin::describe_plugin<make>(
+  static const auto descriptor = attnlab::plugin::describe_plugin<
+      attnlab::plugin::construct<MohVariant>>(
       "moh", "1.0.0",
       "Mixture-of-Head attention: shared heads plus the top-k routed heads per token, each head "
       "weighted by a two-stage router, with a load-balancing loss (Jin et al. 2024)",

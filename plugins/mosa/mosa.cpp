@@ -2,6 +2,8 @@
 // head's router σ(x W_r[h]) chooses its T / sparsity tokens by expert choice over the sequence;
 // causal attention among the chosen tokens, outputs scaled by their router scores and written
 // back, 0 elsewhere. The math lives in kernels/mosa.h; this file owns the options and W_r.
+#include "attnlab/kernels/mosa.h"
+
 #include <torch/torch.h>
 
 #include <stdexcept>
@@ -9,7 +11,6 @@
 
 #include "../common/options.h"
 #include "attnlab/attention_variant.h"
-#include "attnlab/kernels/mosa.h"
 #include "attnlab/plugin/plugin_support.h"
 
 namespace {
@@ -19,9 +20,6 @@ using namespace attnlab;
 constexpr attnlab_option_spec kOptions[] = {
     {"sparsity", "int", "8", 1, plugins::kMaxLength, nullptr,
      "each head chooses T/sparsity tokens (at least 2, at most T) of a sequence of T"},
-    {"selection", "string", "\"sequence\"", 0, 0, "sequence",
-     "expert choice over the whole sequence (the paper's rule): outputs before a position may "
-     "depend on later tokens' router scores; the conformance suite's causality check reads this"},
     plugins::kGateWeightStdOption};
 
 class MosaVariant : public AttentionVariant {
@@ -53,7 +51,8 @@ class MosaVariant : public AttentionVariant {
       fail("the router needs the layer input: AttentionContext.x_BTC is not set");
     }
     const int64_t T = q_BHTD.size(2);
-    const auto score_BHT = kernels::mosa_router(ctx.x_BTC->to(weight_HC_.scalar_type()), weight_HC_);
+    const auto score_BHT =
+        kernels::mosa_router(ctx.x_BTC->to(weight_HC_.scalar_type()), weight_HC_);
     const auto selection =
         kernels::mosa_select(score_BHT, kernels::mosa_selected_tokens(T, sparsity_));
     // What multiplies each head's output: the score where chosen, 0 elsewhere.
@@ -73,6 +72,10 @@ class MosaVariant : public AttentionVariant {
   }
 
   torch::Tensor last_gate_BTH() const override { return last_gate_BTH_; }
+
+  // Expert choice over the whole sequence (the paper's rule): outputs before a position may
+  // depend on later tokens' router scores; the conformance suite's causality check reads this.
+  bool selects_over_sequence() const override { return true; }
 
   std::vector<VariantStatistic> statistics() const override {
     if (!last_gate_BTH_.defined()) return {};
@@ -94,17 +97,14 @@ class MosaVariant : public AttentionVariant {
   torch::Tensor weight_HC_, last_gate_BTH_, selected_fraction_, mean_score_;
 };
 
-attnlab::AttentionVariant* make(const attnlab_layer_dims& dims, const nlohmann::json& options) {
-  return new MosaVariant(dims, options);
-}
-
 }  // namespace
 
 extern "C" const attnlab_plugin_descriptor* attnlab_plugin_entry(void) {
-  static const auto descriptor = attnlab::plugin::describe_plugin<make>(
-      "mosa", "1.0.0",
-      "mixture of sparse attention: each head's router chooses T/sparsity tokens by expert "
-      "choice, causal attention among them, outputs scaled by the router score",
-      kOptions);
+  static const auto descriptor =
+      attnlab::plugin::describe_plugin<attnlab::plugin::construct<MosaVariant>>(
+          "mosa", "1.0.0",
+          "mixture of sparse attention: each head's router chooses T/sparsity tokens by expert "
+          "choice, causal attention among them, outputs scaled by the router score",
+          kOptions);
   return &descriptor;
 }

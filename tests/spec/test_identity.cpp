@@ -103,6 +103,8 @@ TEST_CASE("keys added later count only when they leave their neutral value", "[s
   now["train"]["aux_loss_weight"] = 0.01;
   now["train"]["param_groups"] = json::object();
   now["train"]["flop_budget"] = 0.0;
+  now["train"]["init_from"] = "";
+  now["train"]["distill_gate"] = false;
   now["data"]["kind"] = "shards";
   now["data"]["mqar"] = {{"pairs", 8}, {"queries", 8}, {"gaps", {16, 64, 256}}, {"seed", 0},
                          {"train_sequences", 20000}, {"val_sequences", 256}};
@@ -112,6 +114,8 @@ TEST_CASE("keys added later count only when they leave their neutral value", "[s
                                                  {"train.aux_loss_weight", 0.1},
                                                  {"train.param_groups", {{"gate", {{"lr_scale", 2}}}}},
                                                  {"train.flop_budget", 1e15},
+                                                 {"train.init_from", "runs/x/checkpoints"},
+                                                 {"train.distill_gate", true},
                                                  {"data.kind", "mqar"},
                                                  {"data.mqar", {{"pairs", 4}}}}) {
     INFO(key);
@@ -122,4 +126,19 @@ TEST_CASE("keys added later count only when they leave their neutral value", "[s
     CHECK(config::key_differences(config::results_identity(other),
                                   config::results_identity(before)).front().key.rfind(key, 0) == 0);
   }
+}
+
+TEST_CASE("the eval section never changes an identity", "[spec][identity]") {
+  std::mt19937 rng(std::random_device{}());
+  std::uniform_int_distribution<int> small(1, 1000);
+  const auto plain = random_tree(rng, "x.bin");
+  auto a = plain, b = plain;
+  a["eval"] = {{"tasks", {"val_loss"}}, {"batches", small(rng)}};
+  b["eval"] = {{"tasks", {"val_loss", "position_loss", "passkey"}},
+               {"batches", small(rng)},
+               {"passkey_files", {"filler.jsonl"}}};
+  CHECK(config::results_identity(a) == config::results_identity(plain));
+  CHECK(config::results_identity(a) == config::results_identity(b));
+  CHECK(config::arm_identity(a) == config::arm_identity(b));
+  CHECK(config::key_differences(config::results_identity(a), config::results_identity(b)).empty());
 }

@@ -24,6 +24,7 @@
 #define KIND_ENTRY_THROWS 11
 #define KIND_CREATE_THROWS 12
 #define KIND_UNTERMINATED 13
+#define KIND_ABI_V2 14
 
 namespace {
 
@@ -75,6 +76,7 @@ attnlab_plugin_descriptor make_descriptor() {
                                  &destroy};
   if (BROKEN_KIND == KIND_ABI) d.abi_version = ATTNLAB_PLUGIN_ABI_VERSION + 41;
   if (BROKEN_KIND == KIND_ABI_V1) d.abi_version = 1;  // a plugin built before interface v2
+  if (BROKEN_KIND == KIND_ABI_V2) d.abi_version = 2;  // a plugin built before interface v3
   if (BROKEN_KIND == KIND_SIZE) d.struct_size = sizeof(attnlab_plugin_descriptor) - 8;
   if (BROKEN_KIND == KIND_TORCH) d.torch_version = "0.4.1";
   if (BROKEN_KIND == KIND_MISNAMED) d.name = "someone_else";

@@ -1,7 +1,8 @@
 // Conformance, cached decoding: a plugin that supports_decoding() computes, for queries at
 // positions t0.. given only the keys they may read (every earlier one, or the last
 // kv_reach() + queries when the reach is bounded) and position_offset t0, the rows a full
-// forward computes there: 11 queries at once, and the last 3 tokens one at a time.
+// forward computes there: 11 queries at once, and the last 3 tokens one at a time. A variant
+// that selects_over_sequence() cannot decode (a prefix's choice differs from the sequence's).
 #include <algorithm>
 
 #include "conformance.h"
@@ -28,8 +29,9 @@ void check_cached(AttentionVariant& variant, const Sample& s, const torch::Tenso
 
 void check_decoding(const PluginUnderTest& p, const OptionSet& set) {
   auto variant = p.create(set.options);
-  if (!variant->supports_decoding()) return;
   INFO(set.name << " " << set.options.dump());
+  if (variant->selects_over_sequence()) CHECK_FALSE(variant->supports_decoding());
+  if (!variant->supports_decoding()) return;
   const int64_t T = 40, t0 = 29;
   const auto s = random_sample(T);
   torch::NoGradGuard no_grad;

@@ -1,8 +1,8 @@
 // Conformance, what a query may see: changing tokens at positions >= cut never changes earlier
 // outputs (and does change later ones); for a plugin declaring `window`, a key just outside
 // the window has no effect and one just inside has. A plugin declaring `sinks` keeps its first
-// `sinks` keys visible, so the key perturbed outside the window is not a sink. A plugin whose
-// option `selection` is "sequence" chooses tokens by scores of the whole sequence (MoSA's expert
+// `sinks` keys visible, so the key perturbed outside the window is not a sink. A variant whose
+// selects_over_sequence() is true chooses tokens by scores of the whole sequence (MoSA's expert
 // choice): which tokens it attends over may depend on later tokens, so for it only q, k and v
 // change at positions >= cut and x (what the scores read) is kept, which keeps the choice fixed.
 #include "conformance.h"
@@ -21,8 +21,7 @@ void check_causality(const PluginUnderTest& p, const OptionSet& set) {
   for (auto* t : {&changed.q_BHTD, &changed.k_BKTD, &changed.v_BKTD}) {
     t->narrow(2, cut, T - cut).normal_();
   }
-  const bool selects_over_sequence =
-      p.declares("selection") && set.options.at("selection") == "sequence";
+  const bool selects_over_sequence = variant->selects_over_sequence();
   INFO((selects_over_sequence ? "selection over the sequence: x kept, the choice fixed" : ""));
   if (!selects_over_sequence) changed.x_BTC.narrow(1, cut, T - cut).normal_();
   torch::NoGradGuard no_grad;

@@ -42,6 +42,9 @@ class DecoderImpl : public torch::nn::Module {
   DecoderImpl(const ModelConfig& config, const VariantFactory& make);
   // idx_BT (int64 token ids) -> logits_BTV
   torch::Tensor forward(const torch::Tensor& idx_BT);
+  // The logits of the last n positions only, [B, n, V] (the LM head runs on those alone):
+  // what forward(idx_BT) computes there, for scoring a continuation without [B, T, V].
+  torch::Tensor forward_tail(const torch::Tensor& idx_BT, int64_t n);
   // Mean next-token cross-entropy of targets_BT given idx_BT, through the chunked LM head
   // (chunked_lm_loss.h): the [B·T, V] logits and their gradient are never whole in memory.
   torch::Tensor loss(const torch::Tensor& idx_BT, const torch::Tensor& targets_BT);
@@ -79,6 +82,13 @@ class DecoderImpl : public torch::nn::Module {
       const;
   // The variants' parameters that they put in a named optimizer group, as (group, parameter).
   std::vector<std::pair<std::string, torch::Tensor>> grouped_parameters() const;
+  // Gate self-distillation (AttentionVariant::gate_distillation; train.distill_gate):
+  // whether every layer's variant supports it, switching it on or off in every layer, and the
+  // mean over layers of the last forward's loss (differentiable) and recall (detached). Throws
+  // std::logic_error when an enabled layer returned no loss.
+  bool supports_gate_distillation() const;
+  void set_gate_distillation(bool on);
+  GateDistillation gate_distillation() const;
 
   torch::nn::Embedding embed{nullptr};
   torch::nn::ModuleList blocks{nullptr};

@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "attnlab/data/loader.h"
@@ -76,6 +77,24 @@ class CheckpointManager {
 CheckpointMeta load_checkpoint_file(const std::filesystem::path& path, torch::nn::Module& model,
                                     torch::optim::Optimizer& optimizer,
                                     const std::string& expected_fingerprint);
+
+// Where the weights of a run started from (train.init_from).
+struct InitialWeights {
+  std::filesystem::path file;  // the checkpoint read
+  int64_t step = 0;            // the step the run that wrote it had reached (its next_step)
+};
+
+// train.init_from: only the model's tensors of the checkpoint `from` names, by name, into
+// `model`: no optimizer state, RNG, data position or config fingerprint (it is another run).
+// `from` is a step_*.ckpt file, or a folder of them (checkpoints/), or a run folder holding
+// checkpoints/, whose newest checkpoint that verifies is used (damaged ones are skipped with a
+// warning). Every model.* tensor of the checkpoint must be a parameter or buffer of the model
+// of the same shape, and every parameter of the model must be in the checkpoint except those
+// named in `keep_own` (they keep their initialisation); buffers it lacks keep theirs. Anything
+// else is a CheckpointError naming the file and the tensor (with both shapes), and leaves the
+// model as it was.
+InitialWeights load_model_weights(const std::filesystem::path& from, torch::nn::Module& model,
+                                  const std::set<std::string>& keep_own = {});
 
 // Fault injection for tests: when ATTNLAB_CHECKPOINT_CRASH_AT=<stage> is set, the process
 // aborts at that stage of save() (1: temp file half written, 2: temp file written, not

@@ -16,6 +16,10 @@ inline constexpr const char* kTrainTokens = "train/tokens";
 inline constexpr const char* kTrainMfu = "train/mfu";
 inline constexpr const char* kTrainNonfinite = "train/nonfinite";
 inline constexpr const char* kTrainAuxLoss = "train/aux_loss";  // before aux_loss_weight
+// train.distill_gate: the mean over layers of the variants' gate distillation loss (what the
+// step back-propagates) and of the gate's recall of the teacher's top blocks.
+inline constexpr const char* kTrainDistillLoss = "train/distill_loss";
+inline constexpr const char* kTrainDistillRecall = "train/distill_recall";
 // attn/<statistic>: a variant's statistic (AttentionVariant::statistics) or attn/entropy, the
 // mean over layers as a scalar and per layer as an evaluation of the same name.
 inline constexpr const char* kAttnPrefix = "attn/";
@@ -28,6 +32,17 @@ inline constexpr const char* kGradSyncExposedS = "dist/grad_sync_exposed_s";
 // scripts/stress_resume.sh through `attnlab report --timing-metrics`) skips exactly these.
 inline constexpr std::array<const char*, 4> kTimingDerived = {kTrainTokensPerS, kTrainStepTimeS,
                                                               kTrainMfu, kGradSyncExposedS};
+
+// The evaluation of cached generation (eval::evaluate, docs/EVALUATION.md); its field
+// tokens_per_s is wall-clock time too. Every comparison of runs skips the fields listed here;
+// `attnlab report --timing-metrics` prints them as <eval>:<field>.
+inline constexpr const char* kEvalGeneration = "eval/generation";
+struct TimingField {
+  const char* eval;
+  const char* field;
+};
+inline constexpr std::array<TimingField, 1> kTimingDerivedEvalFields = {
+    {{kEvalGeneration, "tokens_per_s"}}};
 inline bool is_timing_derived(std::string_view name) {
   for (const char* timing : kTimingDerived) {
     if (name == timing) return true;
@@ -54,5 +69,12 @@ inline constexpr const char* kInfoWallTimeS = "wall_time_s";
 // runs (train.flop_budget), the steps the budget bought before rounding.
 inline constexpr const char* kInfoTrainingFlops = "training_flops";
 inline constexpr const char* kInfoBudgetStepsExact = "budget_steps_exact";
+// train.init_from: {"file": the checkpoint whose weights the run started from, "step": the
+// step its run had reached}.
+inline constexpr const char* kInfoInitFrom = "init_from";
+// train.distill_gate: the last step's train/distill_loss and train/distill_recall, written
+// after the last step of a run that was not stopped early (reports read them from run_info).
+inline constexpr const char* kInfoFinalDistillLoss = "final_distill_loss";
+inline constexpr const char* kInfoFinalDistillRecall = "final_distill_recall";
 
 }  // namespace attnlab::metric

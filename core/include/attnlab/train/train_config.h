@@ -47,6 +47,13 @@ struct TrainConfig {
   int64_t max_skips = 0;          // policy skip: abort after this many skipped steps in a row
   int64_t inject_nonfinite_step = -1;  // testing: make this step's loss NaN (-1: never)
   int64_t dist_timeout_s = 600;   // data-parallel runs: collective timeout (and watchdog)
+  // Before step 1 of a fresh run, the model's weights (only) from this checkpoint: a step_*.ckpt
+  // file, a checkpoints/ folder or a run folder (its newest verified checkpoint). "" = none.
+  std::string init_from;
+  // Self-distillation of the variants' gate (docs/DISTILLATION.md): only the parameters in
+  // group "gate" train, on the mean over layers of the variants' distillation loss; needs
+  // init_from (checked here).
+  bool distill_gate = false;
 
   static TrainConfig from_json(const nlohmann::json& train_section);
   int64_t tokens_per_step(int world_size = 1) const {

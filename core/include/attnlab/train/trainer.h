@@ -1,7 +1,9 @@
 // The training loop: micro-batches with gradient accumulation, AdamW with warm-up + cosine,
 // gradient clipping, periodic validation, metrics and notes to a MetricsSink (the console's
 // progress lines are one: console_sink.h); checkpoints and resume, preemption (stop at a step
-// boundary on request), and the non-finite policy (nonfinite_policy.h).
+// boundary on request), and the non-finite policy (nonfinite_policy.h). A fresh run may start
+// from another run's weights (train.init_from) and train only its variants' gate by
+// self-distillation (train.distill_gate, gate_distillation.h, docs/DISTILLATION.md).
 // It trains whatever Decoder it is given and knows nothing of plugins, YAML, SQLite or stdout.
 #pragma once
 #include <atomic>
@@ -33,6 +35,7 @@ struct TrainResult {
   bool preempted = false;          // stopped on request after checkpointing
   double final_train_loss = 0.0;
   double final_val_loss = 0.0;
+  double final_distill_loss = 0.0, final_distill_recall = 0.0;  // train.distill_gate only
   double tokens_per_s_mean = 0.0;  // over the steps this process ran, its first one excluded
   double wall_s = 0.0;
 };
@@ -61,6 +64,8 @@ struct TrainerOptions {
   torch::Device device = torch::kCPU;
   // Called once, after this process's first step (e.g. to record which kernels it used).
   std::function<void()> after_first_step;
+  // The variants' plugin, named in error messages ("" = "the attention variant").
+  std::string attention_plugin;
 };
 
 class Trainer {
@@ -78,11 +83,16 @@ class Trainer {
     bool stop = false;  // a stop was requested (agreed over ranks)
     bool has_aux = false;  // some variant returned an auxiliary loss (mean in aux_loss)
     double aux_loss = 0.0;
+    double distill_loss = 0.0, distill_recall = 0.0;  // train.distill_gate: means over layers
   };
-  // The checkpoint's progress (and the sink truncated after it), or a fresh start.
+  // The checkpoint's progress (and the sink truncated after it), or a fresh start (from
+  // train.init_from's weights when set).
   TrainProgress resume(torch::optim::AdamW& optimizer, TrainResult& result);
+  // Loads train.init_from's weights (the gate's parameters keep theirs under distill_gate).
+  void initialise_weights();
   // Forward and backward over grad_accum micro-batches, gradients agreed over ranks, clipped.
-  // The variants' auxiliary losses are added with weight aux_loss_weight.
+  // The variants' auxiliary losses are added with weight aux_loss_weight; under distill_gate
+  // only the gate distillation loss is back-propagated (the LM loss is measured).
   StepStats forward_backward(int64_t step, Optimizer& optimizer, RankSync& sync);
   // A batch on the device: tokens [B, T+1] as int64 and, when the data masks its loss
   // (data.kind mqar), which targets count [B, T] as bool (undefined: all of them).

@@ -1,9 +1,10 @@
-// The C++ interface an attention plugin implements (plugin ABI v2): a torch::nn::Module that
+// The C++ interface an attention plugin implements (plugin ABI v3): a torch::nn::Module that
 // turns the rotated, normalised q/k/v of one layer into per-head outputs. The model owns the
 // projections, RoPE and QK-norm; the variant owns only what differs between variants
 // (masking/windowing, gates and their parameters). Beyond forward and flops, every capability
 // is optional with a documented default: an auxiliary loss, named statistics, cached decoding
-// and parameter groups. See docs/PLUGINS.md.
+// parameter groups, selection over the whole sequence and gate self-distillation. See
+// docs/PLUGINS.md.
 //
 // Shape legend: B batch, H query heads, K key/value heads (H % K == 0), T query positions,
 // S key positions (S == T in training), D head dim, C model width.
@@ -42,6 +43,12 @@ struct VariantStatistic {
   double max = 1.0;
 };
 
+// What gate_distillation() returns for the last forward (train.distill_gate).
+struct GateDistillation {
+  torch::Tensor loss;    // differentiable scalar: KL(teacher || gate), reaching only gate params
+  torch::Tensor recall;  // detached scalar in [0, 1]: the gate's recall of the teacher's top blocks
+};
+
 // kv_reach() of a variant whose queries may see every earlier key.
 inline constexpr int64_t kUnboundedReach = -1;
 
@@ -75,6 +82,20 @@ class AttentionVariant : public torch::nn::Module {
   // named_parameters()): "" (the default) puts it with the model's parameters; a name such as
   // "gate" lets train.param_groups.<name> set its learning-rate scale and weight decay.
   virtual std::string parameter_group(const std::string& parameter_name) const { return ""; }
+
+  // --- ABI 3 -------------------------------------------------------------------------------
+  // True when which keys and queries a head uses is chosen from scores over the whole
+  // sequence (MoSA's expert choice): an output may then depend on later positions' layer
+  // input x, though never on their q, k or v. Such a variant cannot decode. Default: false.
+  virtual bool selects_over_sequence() const { return false; }
+  // Self-distillation of a learned gate (train.distill_gate, docs/PLUGINS.md). While enabled,
+  // each forward also computes the teacher, the dense causal attention map of the same q and
+  // k pooled as the gate pools it, and gate_distillation() returns the gate's KL loss from it
+  // and its recall of the teacher's top blocks. Default: not supported (the trainer refuses
+  // train.distill_gate with a variant that returns false).
+  virtual bool supports_gate_distillation() const { return false; }
+  virtual void set_gate_distillation(bool /*enabled*/) {}
+  virtual GateDistillation gate_distillation() const { return {}; }
 };
 
 }  // namespace attnlab

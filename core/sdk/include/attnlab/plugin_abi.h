@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ATTNLAB_PLUGIN_ABI_VERSION 2u
+#define ATTNLAB_PLUGIN_ABI_VERSION 3u
 #define ATTNLAB_PLUGIN_ENTRY_SYMBOL "attnlab_plugin_entry"
 
 #ifdef __cplusplus

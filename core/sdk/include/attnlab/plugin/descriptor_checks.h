@@ -45,10 +45,15 @@ namespace checks {
 
 constexpr const char* kRebuild = "; rebuild the plugin against this attnlab (cmake --build build)";
 constexpr const char* kFixSpec = "; fix the option spec in the plugin's descriptor";
-// A v1 plugin's vtable lacks v2's virtuals (calling one would run past its end): refused.
+// An older plugin's vtable lacks the newer virtuals (calling one would run past its end):
+// refused, saying what each later version added.
 constexpr const char* kFromV1 =
     " (ABI 1 predates interface v2, whose AttentionVariant adds aux_loss, statistics, decoding "
-    "and parameter groups; the source needs no change)";
+    "and parameter groups, and v3, which adds selects_over_sequence and gate distillation; the "
+    "source needs no change)";
+constexpr const char* kFromV2 =
+    " (ABI 2 predates interface v3, whose AttentionVariant adds selects_over_sequence and gate "
+    "distillation; the source needs no change)";
 
 // The descriptor's strings, each read within bounds.
 struct DescriptorFacts {
@@ -139,7 +144,7 @@ void check_layout(const attnlab_plugin_descriptor& d, const std::string& where) 
   if (d.abi_version != ATTNLAB_PLUGIN_ABI_VERSION) {
     throw Error(where + ": built for plugin ABI version " + std::to_string(d.abi_version) +
                 ", this attnlab expects " + std::to_string(ATTNLAB_PLUGIN_ABI_VERSION) +
-                (d.abi_version == 1 ? kFromV1 : "") + kRebuild);
+                (d.abi_version == 1 ? kFromV1 : d.abi_version == 2 ? kFromV2 : "") + kRebuild);
   }
   if (d.struct_size != sizeof(attnlab_plugin_descriptor)) {
     throw Error(where + ": descriptor struct_size is " + std::to_string(d.struct_size) +

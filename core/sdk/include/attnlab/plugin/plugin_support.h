@@ -25,6 +25,13 @@ namespace attnlab::plugin {
 
 using MakeVariantFn = AttentionVariant* (*)(const attnlab_layer_dims&, const nlohmann::json&);
 
+// The MakeVariantFn of a variant class whose constructor takes (dims, options):
+// describe_plugin<construct<MyVariant>>(...).
+template <class Variant>
+AttentionVariant* construct(const attnlab_layer_dims& dims, const nlohmann::json& options) {
+  return new Variant(dims, options);
+}
+
 // Reads declared option `name` as T (int64_t, double, bool or std::string), checking its JSON
 // type; throws std::invalid_argument naming the option otherwise.
 template <class T>
