@@ -4,8 +4,8 @@
 # progress line plus a random delay of 0-400 ms, so kills also land mid-step and
 # mid-checkpoint), re-runs the same command until it finishes, and compares the final
 # checkpoint (every tensor, with test_train's checkpoint comparer: the archive bytes embed
-# parameter addresses, the tensors do not) and every per-step metric in the store but the
-# timing-derived ones (`attnlab report --timing-metrics`) with an uninterrupted run.
+# parameter addresses, the tensors do not) and every metric and eval value in the store but the
+# timing-derived ones and fields (`attnlab report --timing-metrics`) with an uninterrupted run.
 # Prints "K of N identical"; exits non-zero unless K == N. CTest runs 3 trials (stress_resume).
 #   scripts/stress_resume.sh 20
 #   ATTNLAB_BUILD_DIR=build-ckpt STRESS_VARIANT=dense STRESS_STEPS=16 scripts/stress_resume.sh 5
@@ -39,11 +39,18 @@ ckpt_dir() {  # `train` names its one run by its overrides: read the name from t
   echo "$1/runs/x/smoke/$name/checkpoints"
 }
 timing=$("$exe" report --timing-metrics) || { echo "stress_resume.sh: $exe report --timing-metrics failed" >&2; exit 2; }
-timing_sql=$(printf "'%s'," $timing)
-metrics_of() {  # every metric but the timing-derived ones, one "name step value" line each
+timing_sql="''" eval_value=value_json
+for t in $timing; do  # NAME, or EVAL:FIELD (a field of that eval's JSON value)
+  if [[ $t == *:* ]]; then
+    eval_value="CASE WHEN name = '${t%%:*}' THEN json_remove($eval_value, '\$.${t#*:}') ELSE $eval_value END"
+  else
+    timing_sql+=",'$t'"
+  fi
+done
+metrics_of() {  # every metric and eval value but the timing-derived ones, one line each
   sqlite3 "$1" "select name, step, printf('%.17g', value) from metrics
-                where name not in (${timing_sql%,}) order by name, step"
-  sqlite3 "$1" "select 'eval', name, step, value_json from evals order by name, step"
+                where name not in ($timing_sql) order by name, step"
+  sqlite3 "$1" "select 'eval', name, step, $eval_value from evals order by name, step"
   sqlite3 "$1" "select 'status', status from runs"
 }
 newest_step() {  # the newest checkpoint's step in a directory, 0 without one

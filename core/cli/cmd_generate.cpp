@@ -1,45 +1,31 @@
 // attnlab generate: text from a trained run. Finds the run (by name, id or checkpoint path),
-// rebuilds its model from the config the store recorded, loads its checkpoint, encodes the
-// prompt with the run's tokenizer and streams the continuation to stdout token by token,
-// decoding with the model's KV cache (attnlab/model/generation.h); the speed and the cache's
-// size go to stderr at the end.
+// rebuilds its model from the config the store recorded and loads its checkpoint
+// (attnlab/run/load_run.h), encodes the prompt with the run's tokenizer and streams the
+// continuation to stdout token by token, decoding with the model's KV cache
+// (attnlab/model/generation.h); the speed and the cache's size go to stderr at the end.
 
 #include <algorithm>
-#include <cctype>
-#include <filesystem>
 #include <iostream>
 #include <optional>
 
-#include "attnlab/config/identity.h"
 #include "attnlab/data/tokenizer.h"
 #include "attnlab/model/generation.h"
 #include "attnlab/plugin/registry.h"
-#include "attnlab/spec/build_model.h"
-#include "attnlab/spec/run_names.h"
-#include "attnlab/store/store.h"
-#include "attnlab/train/checkpoint.h"
-#include "attnlab/train/optimizer.h"
-#include "attnlab/util/sha256.h"
+#include "attnlab/run/load_run.h"
 #include "cli_common.h"
 #include "commands.h"
 
 namespace attnlab::cli {
 namespace {
 
-namespace fs = std::filesystem;
-
-const char* kUsage =
-    "RUN|CHECKPOINT --prompt TEXT [--max-new-tokens N] [--temperature T] [--top-k K]\n"
-    "       [--top-p P] [--seed S] [--verify] [--db PATH]\n\n"
-    "Continues TEXT with a trained run's model and prints the new text to stdout as each token\n"
-    "is chosen; at the end stderr gets tokens/s and the KV cache's bytes per token and peak.\n\n"
-    "RUN|CHECKPOINT is one of\n"
-    "  EXPERIMENT/RUN or RUN   a run in the store (RUN alone when one experiment has it), e.g.\n"
-    "                          'smoke/attention=dense,seed=0'; its newest checkpoint is used\n"
-    "  ID                      a run id, as `attnlab report --run ID --config` shows\n"
-    "  PATH                    a run folder, its checkpoints/ folder or one step_*.ckpt in it\n"
-    "                          (results/runs/<db>/<experiment>/<run>/...); without --db the\n"
-    "                          store is the <db>.db beside that runs/ folder\n"
+const std::string kUsage =
+    std::string(
+        "RUN|CHECKPOINT --prompt TEXT [--max-new-tokens N] [--temperature T] [--top-k K]\n"
+        "       [--top-p P] [--seed S] [--verify] [--db PATH]\n\n"
+        "Continues TEXT with a trained run's model and prints the new text to stdout as each\n"
+        "token is chosen; at the end stderr gets tokens/s and the KV cache's bytes per token\n"
+        "and peak.\n\n") +
+    run::kTargetHelp +
     "The model, plugin and tokenizer are the run's (its stored config). The prompt is encoded\n"
     "after <|endoftext|>, as every training document starts; --prompt '' samples from\n"
     "nothing. Decoding reads a KV cache: a variant with a bounded reach (kv_reach() = w, e.g.\n"
@@ -49,140 +35,6 @@ const char* kUsage =
     "The same --seed gives the same text. --verify recomputes every step without the cache (a\n"
     "full forward over the sequence so far) and exits 1 naming the step and both tokens if\n"
     "they differ (costs a forward over the whole sequence per token).";
-
-struct RunTarget {
-  store::RunRecord run;
-  std::string db;
-  fs::path checkpoint;  // a checkpoints/ folder (its newest is loaded) or one .ckpt file
-};
-
-bool all_digits(const std::string& s) {
-  return !s.empty() &&
-         std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
-}
-
-std::string infer_db(const fs::path& run_dir) {
-  const auto stem_dir = fs::absolute(run_dir).lexically_normal().parent_path().parent_path();
-  const auto db = stem_dir.parent_path().parent_path() / (stem_dir.filename().string() + ".db");
-  if (stem_dir.parent_path().filename() != "runs" || !fs::exists(db)) {
-    throw UsageError("cannot tell which results store " + run_dir.string() +
-                     " belongs to (expected it under <dir>/runs/<db>/<experiment>/<run> beside "
-                     "<dir>/<db>.db); give it with --db PATH");
-  }
-  return db.string();
-}
-
-store::RunRecord find_run(const store::Store& store, const std::string& experiment,
-                          const std::string& name) {
-  std::vector<store::RunRecord> found;
-  for (const auto& e : store.experiments()) {
-    if (!experiment.empty() && e != experiment) continue;
-    for (const auto& r : store.runs(e)) {
-      if (r.name == name) found.push_back(r);
-    }
-  }
-  if (found.size() == 1) return found.front();
-  if (found.empty()) {
-    throw UsageError("no run named '" + (experiment.empty() ? "" : experiment + "/") + name +
-                     "' in " + store.path() +
-                     " (`attnlab report --experiment NAME` lists an experiment's runs; a "
-                     "checkpoint path works too)");
-  }
-  throw UsageError("run name '" + name + "' is in several experiments of " + store.path() +
-                   "; say which, as EXPERIMENT/" + name);
-}
-
-// A path given on the command line: a .ckpt file, a checkpoints/ folder or a run folder.
-RunTarget target_from_path(const fs::path& path, const std::optional<std::string>& db) {
-  RunTarget t;
-  fs::path run_dir;
-  if (fs::is_regular_file(path)) {
-    if (path.extension() != ".ckpt") {
-      throw UsageError(path.string() + " is not a checkpoint (step_*.ckpt)");
-    }
-    t.checkpoint = path;
-    run_dir = fs::absolute(path).parent_path().parent_path();
-  } else if (fs::is_directory(path / "checkpoints")) {
-    run_dir = path;
-    t.checkpoint = path / "checkpoints";
-  } else if (path.filename() == "checkpoints" || fs::absolute(path).filename() == "checkpoints") {
-    run_dir = fs::absolute(path).parent_path();
-    t.checkpoint = path;
-  } else {
-    throw UsageError(path.string() +
-                     " is neither a run folder (with checkpoints/), its "
-                     "checkpoints/ folder nor a step_*.ckpt file");
-  }
-  run_dir = fs::absolute(run_dir).lexically_normal();
-  t.db = db ? *db : infer_db(run_dir);
-  const auto store = store::open_store_to_read(t.db);
-  t.run = find_run(*store, run_dir.parent_path().filename().string(), run_dir.filename().string());
-  return t;
-}
-
-RunTarget resolve_target(const std::string& word, const std::optional<std::string>& db) {
-  if (fs::exists(word)) return target_from_path(word, db);
-  RunTarget t;
-  t.db = db ? *db : default_db_path();
-  if (!fs::exists(t.db)) {
-    throw UsageError("'" + word + "' is not an existing path, and the results store " + t.db +
-                     " to look it up as a run does not exist (give --db PATH)");
-  }
-  const auto store = store::open_store_to_read(t.db);
-  const auto slash = word.find('/');
-  if (all_digits(word)) {
-    t.run = store->run(std::stoll(word));
-  } else if (slash != std::string::npos && word.find('/', slash + 1) == std::string::npos) {
-    t.run = find_run(*store, word.substr(0, slash), word.substr(slash + 1));
-  } else if (slash == std::string::npos) {
-    t.run = find_run(*store, "", word);
-  } else {
-    throw UsageError(word + " does not exist (a checkpoint path) and is not EXPERIMENT/RUN");
-  }
-  t.checkpoint =
-      spec::run_directory(spec::runs_root(t.db), t.run.experiment, t.run.name) / "checkpoints";
-  return t;
-}
-
-struct LoadedRun {
-  model::Decoder model{nullptr};
-  std::string plugin;
-  int64_t trained_steps = 0;
-};
-
-// Loads the newest checkpoint of the folder that verifies, or the one file given.
-std::optional<train::CheckpointMeta> load_checkpoint(const fs::path& checkpoint,
-                                                     model::Decoder& model,
-                                                     torch::optim::Optimizer& optimizer,
-                                                     const std::string& fingerprint) {
-  if (fs::is_directory(checkpoint)) {
-    return train::CheckpointManager(checkpoint, 1).load_latest(*model, optimizer, fingerprint);
-  }
-  return train::load_checkpoint_file(checkpoint, *model, optimizer, fingerprint);
-}
-
-LoadedRun load_run(const RunTarget& target, const nlohmann::json& tree) {
-  if (!fs::exists(target.checkpoint)) {
-    throw std::runtime_error("run " + target.run.experiment + "/" + target.run.name + " (" +
-                             target.run.status + ") has no checkpoint folder " +
-                             target.checkpoint.string() + "; train it first (attnlab run)");
-  }
-  plugin::PluginRegistry plugins(default_plugin_dir());
-  LoadedRun loaded{spec::build_model(tree, plugins),
-                   tree.at("attention").at("variant").get<std::string>(), 0};
-  auto optimizer = train::make_adamw(*loaded.model, train::TrainConfig::from_json(tree.at("train")),
-                                     loaded.model->grouped_parameters());
-  const auto identity = config::results_identity(tree).dump();
-  const auto meta = load_checkpoint(target.checkpoint, loaded.model, *optimizer.adamw,
-                                    util::sha256_hex(identity.data(), identity.size()));
-  if (!meta) {
-    throw std::runtime_error("no loadable checkpoint in " + target.checkpoint.string() +
-                             " (warnings above say why; train the run first: attnlab run)");
-  }
-  loaded.trained_steps = meta->progress.next_step;
-  loaded.model->eval();
-  return loaded;
-}
 
 std::string describe_cache(const model::KVCache& cache) {
   const int64_t reach = cache.layer(0).reach();
@@ -240,9 +92,10 @@ int cmd_generate(const Args& args) {
 
   const auto db =
       vm.count("db") ? std::optional<std::string>(vm["db"].as<std::string>()) : std::nullopt;
-  const auto target = resolve_target(parsed.positional.front(), db);
+  const auto target = run::resolve_target(parsed.positional.front(), db, default_db_path());
   const auto tree = nlohmann::json::parse(target.run.config_json);
-  auto loaded = load_run(target, tree);
+  plugin::PluginRegistry plugins(default_plugin_dir());
+  auto loaded = run::load_run(target, tree, plugins);
   const auto tokenizer =
       data::Tokenizer::load(tree.at("data").at("tokenizer").get<std::string>(),
                             tree.at("data").at("tokenizer_dir").get<std::string>());

@@ -20,7 +20,8 @@ constexpr const char* kUsage =
     "[--logx]\n       attnlab report --run ID --config [--db PATH]\n"
     "       attnlab report --timing-metrics\n\n"
     "Writes report.md (tables, figures, the data behind every number), tables.tex (booktabs,\n"
-    "\\input-able), tables/{main,ablation,efficiency,runs}.{md,tex,csv} and\n"
+    "\\input-able), tables/{main,ablation,efficiency,runs}.{md,tex,csv} (and eval_{val_loss,\n"
+    "position_loss,mqar,passkey} when runs have eval/* rows: attnlab eval) and\n"
     "figures/*.{png,pdf,gp,dat} (gnuplot; without it only the .gp/.dat). Statistics use\n"
     "finished runs grouped into arms (runs whose configs differ only in their seeds and\n"
     "bookkeeping keys): mean ± sample std over an arm's seeds, Welch's t-test and 95% CI of\n"
@@ -58,13 +59,17 @@ int cmd_report(const Args& args) {
       "run", po::value<int64_t>(), "with --config: the run whose stored config to print")(
       "config", po::bool_switch(), "print the stored resolved config and overrides of --run ID")(
       "timing-metrics", po::bool_switch(),
-      "print the metrics computed from wall-clock time, one per line (they differ between two "
-      "runs of one config; comparisons of runs skip them), and exit");
+      "print the metrics computed from wall-clock time, one per line, then the fields of eval "
+      "values that are, as EVAL:FIELD (they differ between two runs of one config; comparisons "
+      "of runs skip them), and exit");
   auto parsed = parse_args("report", kUsage, options, args);
   if (parsed.help) return 0;
   const auto& vm = parsed.vm;
   if (vm["timing-metrics"].as<bool>()) {
     for (const char* name : metric::kTimingDerived) std::cout << name << "\n";
+    for (const auto& f : metric::kTimingDerivedEvalFields) {
+      std::cout << f.eval << ":" << f.field << "\n";
+    }
     return 0;
   }
 

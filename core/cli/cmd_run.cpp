@@ -22,7 +22,8 @@ po::options_description experiment_options() {
        "directory holding libattnlab_<variant>.so plugins")
       ("dry-run", po::bool_switch(),
        "print each cell's run name, parameters, FLOPs/token, tokens/step, total FLOPs and status, "
-       "then run every check a real run makes; writes nothing, trains nothing")
+       "and the eval tasks run after training, then run every check a real run makes; writes "
+       "nothing, trains nothing")
       ("restart", po::bool_switch(),
        "start unfinished runs over instead of resuming them from their latest checkpoint, and "
        "replace finished runs whose config changed (without it, a changed config of a finished "
@@ -136,6 +137,10 @@ int cmd_run(const Args& args) {
                      "results store. Re-running skips finished runs and resumes unfinished ones\n"
                      "from their latest checkpoint (--restart starts them over). SIGTERM/SIGINT\n"
                      "finish the current step, checkpoint, and exit with code 3.\n"
+                     "Each run that finishes is then evaluated on its config's eval.tasks (e.g.\n"
+                     "val_loss, position_loss, passkey, generation; the plan lists them per run),\n"
+                     "stored as evals rows; a task that fails is printed and kept in run_info\n"
+                     "eval_error, the run stays finished (attnlab eval --help; docs/EVALUATION.md).\n"
                      "Data-parallel: --nproc-per-node N trains each run with N ranks; --devices\n"
                      "0-7 --per-run 1 trains 8 runs side by side; under torchrun or srun the\n"
                      "ranks come from the environment (docs/DISTRIBUTED.md).\n"

@@ -16,6 +16,7 @@ int cmd_bench(const Args& args);    // benchmarks: attention ops and training st
 int cmd_data(const Args& args);     // tokenizers and shards: prepare, inspect, tokenize
 int cmd_config(const Args& args);   // show / schema: composed configs without running
 int cmd_generate(const Args& args); // text from a trained run, decoding with a KV cache
+int cmd_eval(const Args& args);     // evaluation tasks of a trained run, stored as evals rows
 
 struct Command {
   const char* name;

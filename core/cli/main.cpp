@@ -1,9 +1,12 @@
 // The `attnlab` executable: dispatches to a subcommand and turns every error into one
-// readable line (no C++ internals, no stack) and a non-zero exit code.
+// readable line (no C++ internals, no stack) and a non-zero exit code: 2 for usage errors
+// (UsageError, and run::TargetError: a RUN|CHECKPOINT argument that names no run), else 1.
 #include <cstring>
 #include <exception>
 #include <iostream>
+#include <string>
 
+#include "attnlab/run/load_run.h"
 #include "cli_common.h"
 #include "commands.h"
 
@@ -19,6 +22,7 @@ const std::vector<Command>& all_commands() {
       {"data", "tokenizers and shards: prepare, inspect, tokenize, detokenize", cmd_data},
       {"config", "show a composed config or the schema of every key", cmd_config},
       {"generate", "continue a prompt with a trained run's model (KV cache, sampling)", cmd_generate},
+      {"eval", "evaluate a trained run (loss by position, MQAR, passkey, ...)", cmd_eval},
   };
   return commands;
 }
@@ -34,6 +38,12 @@ void print_help() {
   for (const auto& c : attnlab::cli::all_commands()) {
     std::cout << "  " << c.name << std::string(10 - std::strlen(c.name), ' ') << c.summary << "\n";
   }
+}
+
+// "attnlab <command>: error: <what>" on stderr; returns the exit code.
+int report_error(const std::string& command, const std::exception& e, int exit_code) {
+  std::cerr << "attnlab " << command << ": error: " << e.what() << "\n";
+  return exit_code;
 }
 
 }  // namespace
@@ -52,11 +62,11 @@ int main(int argc, char** argv) {
     try {
       return c.fn(args);
     } catch (const UsageError& e) {
-      std::cerr << "attnlab " << name << ": error: " << e.what() << "\n";
-      return 2;
+      return report_error(name, e, 2);
+    } catch (const attnlab::run::TargetError& e) {
+      return report_error(name, e, 2);
     } catch (const std::exception& e) {
-      std::cerr << "attnlab " << name << ": error: " << e.what() << "\n";
-      return 1;
+      return report_error(name, e, 1);
     }
   }
   std::cerr << "attnlab: error: unknown command '" << name << "'; expected one of:";

@@ -106,6 +106,15 @@ torch::Tensor DecoderImpl::logits(const torch::Tensor& h_BTC) {
 
 torch::Tensor DecoderImpl::forward(const torch::Tensor& idx_BT) { return logits(hidden(idx_BT)); }
 
+torch::Tensor DecoderImpl::forward_tail(const torch::Tensor& idx_BT, int64_t n) {
+  const int64_t T = idx_BT.size(1);
+  if (n < 1 || n > T) {
+    throw std::invalid_argument("forward_tail: n = " + std::to_string(n) + " must be in [1, " +
+                                std::to_string(T) + "]");
+  }
+  return logits(hidden(idx_BT).narrow(1, T - n, n));
+}
+
 KVCache DecoderImpl::make_kv_cache(const std::string& plugin_name) const {
   std::vector<int64_t> reach_L;
   for (const auto& module : *blocks) {

@@ -1,7 +1,6 @@
 // run_experiment: the matrix loop behind `attnlab run` and `attnlab train`.
 #include "attnlab/run/experiment_runner.h"
 
-#include <c10/util/Exception.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -22,6 +21,8 @@
 #include "attnlab/dist/communicator.h"
 #include "attnlab/plugin/registry.h"
 #include "attnlab/run/code_version.h"
+#include "attnlab/run/error_message.h"
+#include "attnlab/run/eval_runs.h"
 #include "attnlab/run/plan.h"
 #include "attnlab/run/run_cell.h"
 #include "attnlab/run/run_owner.h"
@@ -79,12 +80,6 @@ std::unique_ptr<dist::Communicator> make_communicator(const ExperimentRequest& r
                                               device.is_cuda() ? "nccl" : "gloo");
 }
 
-// c10::Error's what() carries a C++ backtrace: users get the message alone.
-std::string error_message(const std::exception& e) {
-  if (auto* c10 = dynamic_cast<const c10::Error*>(&e)) return c10->what_without_backtrace();
-  return e.what();
-}
-
 CellOptions cell_options_for(const ExperimentRequest& request, const spec::RunSpec& spec,
                              dist::Communicator* dist) {
   CellOptions cell_options;
@@ -116,7 +111,7 @@ int run_cells_as_follower(const ExperimentRequest& request, const Specs& specs,
     const auto& spec = specs.at(static_cast<size_t>(index));
     try {
       const auto result = run_cell(spec, plugins, sink, cell_options_for(request, spec, dist.get()));
-      if (result.preempted) return kExitPreempted;
+      if (result.train.preempted) return kExitPreempted;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "[%s] failed: %s\n", spec.run_name.c_str(), error_message(e).c_str());
       return 1;
@@ -206,19 +201,33 @@ bool claim(store::Store& db, const store::RunRecord& run) {
 
 enum class Outcome { Finished, Failed, Preempted };
 
+// The finished run's eval.tasks on the trainer's model, stored at its last step (rank 0 alone;
+// the other ranks wait for the next cell). Nothing here fails the run: it is finished.
+void evaluate_after_training(store::Store& db, const Pending& p, CellResult& result) {
+  const auto prefix = "[" + p.run.name + "] ";
+  try {
+    evaluate_finished_run(db, p.run.id, result.train.steps, result.model, p.spec->cell.tree,
+                          prefix);
+  } catch (const std::exception& e) {  // e.g. the store refused the rows
+    std::fprintf(stderr, "%seval not stored (the run stays finished; rerun it with `attnlab "
+                         "eval`): %s\n", prefix.c_str(), error_message(e).c_str());
+  }
+}
+
 Outcome train_claimed(store::Store& db, const Pending& p, const ExperimentRequest& request,
                       plugin::PluginRegistry& plugins, dist::Communicator* dist, int64_t index) {
   StoreSink sink(db, p.run.id);
   Heartbeat heartbeat(request.db_path, p.run.id);
   try {
     if (dist) dist->broadcast_int(index);  // the followers train it too
-    const auto result = run_cell(*p.spec, plugins, sink, cell_options_for(request, *p.spec, dist));
-    if (result.preempted) {
+    auto result = run_cell(*p.spec, plugins, sink, cell_options_for(request, *p.spec, dist));
+    if (result.train.preempted) {
       db.set_run_status(p.run.id, "preempted",
-                        "stopped by a signal after step " + std::to_string(result.steps));
+                        "stopped by a signal after step " + std::to_string(result.train.steps));
       return Outcome::Preempted;
     }
     db.set_run_status(p.run.id, "finished");
+    evaluate_after_training(db, p, result);
     return Outcome::Finished;
   } catch (const std::exception& e) {
     const auto message = error_message(e);
@@ -295,6 +304,7 @@ int run_experiment(const ExperimentRequest& request) {
                              std::to_string(specs.size()) +
                              " cells; use 'attnlab run' for a matrix or sweep");
   }
+  for (const auto& spec : specs) eval_settings_of(spec.cell);  // eval: checked up front
   if (request.dry_run) {
     print_plan(std::cout, specs, request.plan_world_size,
                stored_statuses(request.db_path, specs.front().experiment));

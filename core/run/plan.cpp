@@ -1,7 +1,11 @@
-// print_plan: one line per cell with its size, cost and status (see attnlab/run/plan.h).
+// print_plan: one line per cell with its size, cost and status, and the eval tasks run after
+// training (see attnlab/run/plan.h).
 #include "attnlab/run/plan.h"
 
+#include <algorithm>
 #include <cstdio>
+
+#include "attnlab/run/eval_runs.h"
 
 namespace attnlab::run {
 
@@ -34,6 +38,23 @@ void print_budget_rounding(std::ostream& out, const std::vector<spec::RunSpec>& 
   }
 }
 
+// The tasks each run is evaluated on after training (eval.tasks): one line when every run
+// has the same, else one per run.
+void print_eval_tasks(std::ostream& out, const std::vector<spec::RunSpec>& specs) {
+  std::vector<std::string> tasks;
+  for (const auto& s : specs) tasks.push_back(describe_tasks(eval_settings_of(s.cell).tasks));
+  if (std::all_of(tasks.begin(), tasks.end(), [&](const auto& t) { return t == tasks.front(); })) {
+    out << "  eval after training (eval.tasks, every run): " << tasks.front() << "\n";
+    return;
+  }
+  out << "  eval after training (eval.tasks):\n";
+  char line[512];
+  for (size_t i = 0; i < specs.size(); ++i) {
+    std::snprintf(line, sizeof(line), "  %-44s %s\n", specs[i].run_name.c_str(), tasks[i].c_str());
+    out << line;
+  }
+}
+
 }  // namespace
 
 void print_plan(std::ostream& out, const std::vector<spec::RunSpec>& specs, int world_size,
@@ -58,6 +79,7 @@ void print_plan(std::ostream& out, const std::vector<spec::RunSpec>& specs, int 
   }
   out << "  total training FLOPs: " << si(total) << "\n";
   print_budget_rounding(out, specs, world_size);
+  print_eval_tasks(out, specs);
 }
 
 }  // namespace attnlab::run

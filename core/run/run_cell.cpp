@@ -125,8 +125,8 @@ std::optional<train::CheckpointManager> checkpoints_for(const spec::RunSpec& spe
 
 }  // namespace
 
-train::TrainResult run_cell(const spec::RunSpec& spec, plugin::PluginRegistry& plugins,
-                            train::MetricsSink& sink, const CellOptions& options) {
+CellResult run_cell(const spec::RunSpec& spec, plugin::PluginRegistry& plugins,
+                    train::MetricsSink& sink, const CellOptions& options) {
   bench::reset_peak_rss();
   const int threads = spec.train.threads == 0 && options.intra_op_threads > 0
                           ? options.intra_op_threads
@@ -165,6 +165,7 @@ train::TrainResult run_cell(const spec::RunSpec& spec, plugin::PluginRegistry& p
   trainer_options.stop_requested = options.stop_requested;
   trainer_options.dist = options.dist;
   trainer_options.flops_per_token = spec.flops_per_token;
+  trainer_options.attention_plugin = spec.variant;
   trainer_options.peak_flops = peak_flops;
   trainer_options.device = device;
   trainer_options.after_first_step = [&] { record_attention_backend(options, sink); };
@@ -173,7 +174,7 @@ train::TrainResult run_cell(const spec::RunSpec& spec, plugin::PluginRegistry& p
   train::Trainer trainer(model, spec.train, train_data, val_data, sinks, trainer_options);
   const auto result = trainer.run();
   record_outcome(spec, result, train_data, peak_flops, device, options, sink);
-  return result;
+  return {result, model};
 }
 
 }  // namespace attnlab::run

@@ -1,7 +1,9 @@
-// build_schema_registry: collects every component's config schema into one registry.
+// build_schema_registry: collects every component's config schema (model, data, train, eval,
+// the attention plugin's options) into one registry.
 #include <limits>
 
 #include "attnlab/data/schema.h"
+#include "attnlab/eval/evaluate.h"
 #include "attnlab/model/model_config.h"
 #include "attnlab/plugin/registry.h"
 #include "attnlab/spec/product_schemas.h"
@@ -60,6 +62,7 @@ config::SchemaRegistry build_schema_registry(std::shared_ptr<plugin::PluginRegis
   registry.add(model::model_schema());
   registry.add(config::data_schema());
   registry.add(train::train_schema());
+  registry.add(eval::eval_schema());  // measured after training; not in a run's identity
   registry.add(attention_schema(*plugins));
   registry.add_dynamic("attention.options", [plugins](const config::ResolvedConfig& cfg) {
     const auto name = cfg.at("attention.variant").get<std::string>();

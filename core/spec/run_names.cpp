@@ -41,7 +41,8 @@ std::string short_hash(const std::string& text) {
 
 // The keys that name a cell: those the experiment's matrix sweeps, those whose override text
 // differs between cells and those `naming` sets, in first-seen order, except bookkeeping
-// keys; the seed is added last.
+// keys and eval.* (measured after training: outside the results identity); the seed is added
+// last.
 std::vector<std::string> naming_keys(const std::vector<config::ResolvedConfig>& cells,
                                      const std::vector<std::string>& naming) {
   std::map<std::string, std::set<std::string>> texts_by_key;
@@ -61,7 +62,9 @@ std::vector<std::string> naming_keys(const std::vector<config::ResolvedConfig>& 
   std::vector<std::string> keys;
   for (const auto& key : order) {
     const bool names = texts_by_key[key].size() > 1 || given.count(key);
-    const bool neutral = key == "seed" || std::count(bookkeeping.begin(), bookkeeping.end(), key);
+    const bool measured_after = key == "eval" || key.rfind("eval.", 0) == 0;  // not identity
+    const bool neutral = key == "seed" || measured_after ||
+                         std::count(bookkeeping.begin(), bookkeeping.end(), key);
     if (names && !neutral) keys.push_back(key);
   }
   return keys;

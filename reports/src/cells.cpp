@@ -33,7 +33,9 @@ std::string count(double value) {
 
 std::string bytes(double value) {
   if (value >= 1024.0 * 1024 * 1024) return fixed(value / (1024.0 * 1024 * 1024), 2) + " GiB";
-  return fixed(value / (1024.0 * 1024), 1) + " MiB";
+  if (value >= 1024.0 * 1024) return fixed(value / (1024.0 * 1024), 1) + " MiB";
+  if (value >= 1024.0) return fixed(value / 1024.0, 1) + " KiB";
+  return fixed(value, 0) + " B";
 }
 
 std::string percent(double fraction) { return fixed(100.0 * fraction, 1) + "%"; }
@@ -43,6 +45,16 @@ std::string raw(std::optional<double> value) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.10g", *value);
   return buf;
+}
+
+std::string general(double value) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%g", value);
+  return buf;
+}
+
+std::vector<std::string> raw_mean_std(const std::vector<double>& xs) {
+  return {raw(xs.empty() ? std::nullopt : std::optional(mean(xs))), raw(sample_std(xs))};
 }
 
 std::string status_summary(const std::vector<const RunData*>& runs) {
@@ -88,6 +100,22 @@ Comparison compare(const std::vector<double>& sample, const std::vector<double>&
             raw(w.p),
             significant ? "yes" : "no"};
   return c;
+}
+
+Comparison compare_with(const std::string& arm, const std::string& baseline,
+                        const std::vector<double>& sample, const std::vector<double>& reference) {
+  if (arm != baseline) return compare(sample, reference);
+  Comparison c;
+  c.delta.text = "baseline";
+  c.p.text = kNone;
+  c.data.assign(kComparisonHeader.size(), "");
+  return c;
+}
+
+std::vector<std::string> comparison_header(const std::string& prefix) {
+  std::vector<std::string> out;
+  for (const auto& name : kComparisonHeader) out.push_back(prefix + name);
+  return out;
 }
 
 void bold_best(Table& table, size_t column, const std::vector<std::optional<double>>& values,

@@ -1,11 +1,14 @@
-// The training-efficiency table: memory, throughput, MFU, step time, size, compute, and how
-// fast each arm reaches the baseline's final val loss (in steps and tokens, and as a ratio).
+// The training-efficiency table: memory, throughput, MFU, step time, size, compute, how fast
+// each arm reaches the baseline's final val loss (in steps and tokens, and as a ratio), and the
+// generation measurements of `attnlab eval` (eval/generation: KV cache per token, peak cache,
+// tokens/s).
 #include <algorithm>
 #include <cmath>
 
 #include "attnlab/reports/tables.h"
 #include "attnlab/train/metric_names.h"
 #include "cells.h"
+#include "eval_samples.h"
 
 namespace attnlab::reports {
 
@@ -70,8 +73,10 @@ struct MemoryCell {
 MemoryCell memory_cell(const std::vector<const RunData*>& runs) {
   MemoryCell cell;
   cell.host_rss = mean_of(collect(runs, [](const RunData& r) { return r.peak_memory_bytes; }));
-  cell.gpu_allocated = mean_of(collect(runs, [](const RunData& r) { return r.peak_gpu_allocated_bytes; }));
-  cell.gpu_reserved = mean_of(collect(runs, [](const RunData& r) { return r.peak_gpu_reserved_bytes; }));
+  cell.gpu_allocated =
+      mean_of(collect(runs, [](const RunData& r) { return r.peak_gpu_allocated_bytes; }));
+  cell.gpu_reserved =
+      mean_of(collect(runs, [](const RunData& r) { return r.peak_gpu_reserved_bytes; }));
   if (cell.gpu_allocated) {
     cell.value = cell.gpu_allocated;
     cell.text = cells::bytes(*cell.gpu_allocated) + " GPU";
@@ -81,6 +86,49 @@ MemoryCell memory_cell(const std::vector<const RunData*>& runs) {
   cell.value = cell.host_rss;
   cell.text = text_or_none(cell.value, cells::bytes);
   return cell;
+}
+
+bool has_generation(const RunEvals& e) { return e.generation.has_value(); }
+
+// An arm's eval/generation columns: display cells and CSV fields.
+struct GenerationCells {
+  std::vector<Cell> display;
+  std::vector<std::string> data;
+  std::optional<double> tokens_per_s, bytes_per_token, peak_bytes;
+};
+
+const std::vector<std::string> kGenerationHeader = {"KV cache / token", "Peak KV cache",
+                                                    "Generation tokens/s (mean ± std)"};
+const std::vector<std::string> kGenerationDataHeader = {
+    "kv_cache_bytes_per_token", "kv_cache_peak_bytes", "generation_tokens_per_s_mean",
+    "generation_tokens_per_s_std", "generation_rolling_cache"};
+
+GenerationCells generation_cells(const ExperimentData& data, const std::string& arm) {
+  GenerationCells g;
+  const auto tps = generation_samples(data, arm, &GenerationEval::tokens_per_s);
+  g.tokens_per_s = mean_of(tps);
+  g.bytes_per_token =
+      mean_of(generation_samples(data, arm, &GenerationEval::cache_bytes_per_token));
+  g.peak_bytes = mean_of(generation_samples(data, arm, &GenerationEval::cache_peak_bytes));
+  size_t rolling = 0, measured = 0;
+  for (const auto* run : data.runs_of(arm)) {
+    if (!run->finished() || !run->evals.generation) continue;
+    ++measured;
+    rolling += run->evals.generation->rolling;
+  }
+  const std::string cache_kind = measured == 0         ? ""
+                                 : rolling == measured ? "yes"
+                                 : rolling == 0        ? "no"
+                                                       : "mixed";
+  g.display = {
+      {text_or_none(g.bytes_per_token, cells::bytes)},
+      {text_or_none(g.peak_bytes, cells::bytes) + (cache_kind == "yes"     ? " (rolling)"
+                                                   : cache_kind == "mixed" ? " (some rolling)"
+                                                                           : "")},
+      {cells::mean_std(tps, 1)}};
+  g.data = {cells::raw(g.bytes_per_token), cells::raw(g.peak_bytes), cells::raw(g.tokens_per_s),
+            cells::raw(sample_std(tps)), cache_kind};
+  return g;
 }
 
 }  // namespace
@@ -116,6 +164,12 @@ Table efficiency_table(const ExperimentData& data, const std::string& baseline) 
                        "seeds_reaching_target",
                        "peak_gpu_allocated_bytes",
                        "peak_gpu_reserved_bytes"};
+  table.data_header.insert(table.data_header.end(), kGenerationDataHeader.begin(),
+                           kGenerationDataHeader.end());
+  const bool generation = !arms_with(data, baseline, has_generation).empty();
+  if (generation) {
+    table.header.insert(table.header.end(), kGenerationHeader.begin(), kGenerationHeader.end());
+  }
 
   const auto baseline_losses = data.final_val_losses(baseline);
   const std::optional<double> target = mean_of(baseline_losses);
@@ -127,7 +181,8 @@ Table efficiency_table(const ExperimentData& data, const std::string& baseline) 
   const std::optional<double> baseline_steps = mean_of(collect(
       baseline_runs, [](const RunData& r) { return std::optional<double>(r.final_val_step); }));
 
-  std::vector<std::optional<double>> memory, throughput, utilisation, step_ms, steps_needed;
+  std::vector<std::optional<double>> memory, throughput, utilisation, step_ms, steps_needed,
+      kv_per_token, kv_peak, generation_tps;
   for (const auto& arm : arms_baseline_first(data, baseline)) {
     std::vector<const RunData*> runs;
     for (const auto* run : data.runs_of(arm)) {
@@ -188,6 +243,14 @@ Table efficiency_table(const ExperimentData& data, const std::string& baseline) 
          cells::raw(flops), cells::raw(target), cells::raw(mean_steps), cells::raw(mean_tokens),
          cells::raw(ratio), std::to_string(steps.size()) + "/" + std::to_string(with_loss),
          cells::raw(mem.gpu_allocated), cells::raw(mem.gpu_reserved)});
+    const auto gen = generation_cells(data, arm);
+    table.data_rows.back().insert(table.data_rows.back().end(), gen.data.begin(), gen.data.end());
+    if (generation) {
+      table.rows.back().insert(table.rows.back().end(), gen.display.begin(), gen.display.end());
+    }
+    kv_per_token.push_back(gen.bytes_per_token);
+    kv_peak.push_back(gen.peak_bytes);
+    generation_tps.push_back(gen.tokens_per_s);
     memory.push_back(mem.value);
     throughput.push_back(mean_of(tps));
     utilisation.push_back(mfu);
@@ -199,6 +262,18 @@ Table efficiency_table(const ExperimentData& data, const std::string& baseline) 
   cells::bold_best(table, 4, utilisation, false);
   cells::bold_best(table, 5, step_ms, true);
   cells::bold_best(table, 8, steps_needed, true);
+  if (generation) {
+    cells::bold_best(table, 11, kv_per_token, true);
+    cells::bold_best(table, 12, kv_peak, true);
+    cells::bold_best(table, 13, generation_tps, false);
+    table.notes.push_back(
+        std::string("KV cache / token, peak KV cache, generation tokens/s: the ") +
+        kEvalGeneration +
+        " row `attnlab eval` writes (the KV cache's bytes per cached token, its peak size "
+        "during the generation, tokens generated per second with the cache), means over the "
+        "arm's finished runs, tokens/s with its std; (rolling): a cache of the variant's reach "
+        "+ 1 entries. — where no finished run has it (`attnlab eval RUN` adds it).");
+  }
 
   table.notes.push_back(
       std::string("Finished runs only; means over each arm's seeds. Peak memory: the GPU "

@@ -118,6 +118,7 @@ RunData load_run(const store::Store& store, const store::RunRecord& record) {
   if (!run.step_time_s.empty()) run.median_step_time_s = median(values(run.step_time_s));
   run.gate_mean_LH = last_gate_mean(store, record);
   run.final_attention_stats = final_attention_stats(store, record.id);
+  run.evals = read_run_evals(store, record);
   return run;
 }
 

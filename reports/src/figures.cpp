@@ -14,9 +14,9 @@
 
 #include "attnlab/reports/isoflop.h"
 #include "attnlab/reports/stats.h"
-#include "gnuplot_runner.h"
+#include "eval_figures.h"
+#include "figure_writer.h"
 #include "gnuplot_templates.h"
-#include "write_file.h"
 
 namespace attnlab::reports {
 
@@ -25,30 +25,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr size_t kMaxCurvePoints = 300;
-
-std::string num(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.8g", v);
-  return buf;
-}
-
-// Text for inside a gnuplot double-quoted string (arm names may hold quotes).
-std::string escaped(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out;
-}
-
-std::string quoted(const std::string& text) { return "\"" + escaped(text) + "\""; }
-
-std::string gnuplot_array(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + quoted(n);
-  return out;
-}
 
 // One point of an aggregated curve: the mean over runs and the min–max band.
 struct BandPoint {
@@ -95,49 +71,6 @@ std::vector<BandPoint> aggregate(const std::vector<const std::vector<CurvePoint>
       b.max = std::max(b.max, value);
     }
     out.push_back(b);
-  }
-  return out;
-}
-
-class FigureWriter {
- public:
-  FigureWriter(const fs::path& dir, const FigureOptions& options, FiguresResult& result)
-      : dir_(dir), options_(options), result_(result) {
-    if (auto found = find_program(options.gnuplot)) {
-      gnuplot_ = *found;
-      result_.gnuplot_found = true;
-    }
-  }
-
-  void add(const std::string& id, const std::string& caption, const std::string& dat,
-           const std::string& script) {
-    write_file(dir_ / (id + ".dat"), dat);
-    write_file(dir_ / (id + ".gp"), script);
-    Figure figure{id, caption, false};
-    if (result_.gnuplot_found) {
-      std::string problem = run_gnuplot(gnuplot_, dir_, id + ".gp");
-      std::error_code ec;
-      figure.rendered = problem.empty() && fs::file_size(dir_ / (id + ".png"), ec) > 0 &&
-                        fs::file_size(dir_ / (id + ".pdf"), ec) > 0;
-      if (!problem.empty()) result_.notes.push_back(problem);
-    }
-    result_.figures.push_back(figure);
-  }
-
- private:
-  fs::path dir_;
-  FigureOptions options_;
-  FiguresResult& result_;
-  fs::path gnuplot_;
-};
-
-// A file stem for an arm name: letters, digits, '_', '-' and '.' kept, '=' as '-', others '_'.
-std::string file_stem(const std::string& name) {
-  std::string out;
-  for (const char c : name) {
-    const bool kept =
-        std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
-    out += kept ? c : c == '=' ? '-' : '_';
   }
   return out;
 }
@@ -354,6 +287,14 @@ void gate_heatmaps(const ExperimentData& data, FigureWriter& writer) {
         fill_template("heatmap",
                       {{"NAME", id},
                        {"TITLE", escaped(title)},
+                       {"WHAT", "mean gate activation per layer (rows) and head (columns), "
+                                "averaged over seeds"},
+                       {"DATA", "a matrix with one line per layer and one column per head"},
+                       {"XLABEL", "head"},
+                       {"YLABEL", "layer"},
+                       {"CBLABEL", "mean gate"},
+                       {"XTICS", "1"},
+                       {"YTICS", "1"},
                        {"ROWS", std::to_string(layers)},
                        {"COLS", std::to_string(heads)},
                        {"HEIGHT", std::to_string(height)},
@@ -421,6 +362,7 @@ FiguresResult write_figures(const ExperimentData& data, const fs::path& dir,
   bench_figures(data, writer, result);
   gate_heatmaps(data, writer);
   isoflop_figure(data, writer);
+  eval_figures(data, writer);
   if (!result.gnuplot_found) {
     result.notes.insert(
         result.notes.begin(),

@@ -52,24 +52,16 @@ Table main_table(const ExperimentData& data, const std::string& baseline) {
   for (const auto& arm : arms_baseline_first(data, baseline)) {
     const auto losses = data.final_val_losses(arm);
     const auto runs = data.runs_of(arm);
-    cells::Comparison c;
-    if (arm == baseline) {
-      c.delta.text = "baseline";
-      c.p.text = cells::kNone;
-      c.data.assign(cells::kComparisonHeader.size(), "");
-    } else {
-      c = cells::compare(losses, reference);
-    }
+    const cells::Comparison c = cells::compare_with(arm, baseline, losses, reference);
     table.rows.push_back({{arm},
                           {cells::status_summary(runs)},
                           {std::to_string(losses.size())},
                           {cells::mean_std(losses, 4)},
                           c.delta,
                           c.p});
-    std::vector<std::string> row = {
-        arm, cells::status_summary(runs), std::to_string(losses.size()),
-        cells::raw(losses.empty() ? std::nullopt : std::optional(mean(losses))),
-        cells::raw(sample_std(losses))};
+    std::vector<std::string> row = {arm, cells::status_summary(runs),
+                                    std::to_string(losses.size())};
+    for (auto& field : cells::raw_mean_std(losses)) row.push_back(std::move(field));
     row.insert(row.end(), c.data.begin(), c.data.end());
     table.data_rows.push_back(row);
     means.push_back(losses.empty() ? std::nullopt : std::optional(mean(losses)));

@@ -73,12 +73,55 @@ std::string data_section(const ExperimentData& data, const std::string& baseline
       << "- Tokens per finished run: " << range_text(tokens, cells::count) << "\n"
       << "- Code version: " << (versions.empty() ? cells::kNone : join(versions, ", "))
       << (versions.size() > 1 ? " (runs differ in code version)" : "") << "\n";
+  size_t evaluated = 0, finished = 0;
+  for (const auto& run : data.runs) {
+    finished += run.finished();
+    evaluated += run.finished() && run.evals.any();
+  }
+  out << "- Evaluation (`attnlab eval`): "
+      << (evaluated
+              ? std::to_string(evaluated) + " of " + std::to_string(finished) + " finished runs"
+              : std::string("none; `attnlab eval RUN` on a finished run adds it"))
+      << "\n";
   for (const auto& arm : data.arm_names()) {
     if (data.final_val_losses(arm).size() == 1) {
       out << "- " << arm << ": n = 1, no error bars\n";
     }
   }
   return out.str() + "\n";
+}
+
+std::string figure_markdown(const Figure& f) {
+  if (!f.rendered) {
+    return "- " + f.caption + ": not drawn; script `figures/" + f.id + ".gp`, data `figures/" +
+           f.id + ".dat`\n";
+  }
+  return "![" + f.caption + "](figures/" + f.id + ".png)\n\n*" + f.caption + "* ([PDF](figures/" +
+         f.id + ".pdf), [script](figures/" + f.id + ".gp))\n\n";
+}
+
+bool is_evaluation(const Table& table) { return table.id.rfind("eval_", 0) == 0; }
+
+// "## Evaluation": what `attnlab eval` measured, each table followed by its figures (the
+// figures of section "evaluation" whose id starts with the table's id less "eval_").
+std::string evaluation_section(const std::vector<Table>& tables,
+                               const std::vector<std::string>& gaps, const FiguresResult& figures) {
+  std::ostringstream md;
+  md << "## Evaluation\n\n"
+     << "Measured by `attnlab eval` on each finished run (its last row of each eval; "
+        "docs/EVALUATION.md), with the statistics of the main table over the seeds of each "
+        "arm.\n\n";
+  for (const auto& gap : gaps) md << "> " << gap << "\n\n";
+  for (const auto& table : tables) {
+    if (!is_evaluation(table)) continue;
+    md << "### " << table.title << "\n\n" << to_markdown(table) << "\n";
+    for (const auto& f : figures.figures) {
+      if (f.section == "evaluation" && f.id.rfind(table.id.substr(5), 0) == 0) {
+        md << figure_markdown(f);
+      }
+    }
+  }
+  return md.str();
 }
 
 }  // namespace
@@ -126,6 +169,8 @@ ReportOutput write_report(const store::Store& store, const ReportOptions& option
   tables.push_back(efficiency_table(data, baseline));
   if (auto stats = attention_stats_table(data)) tables.push_back(*stats);
   if (auto isoflop = isoflop_table(data)) tables.push_back(*isoflop);
+  const auto eval_tables = evaluation_tables(data, baseline);
+  tables.insert(tables.end(), eval_tables.begin(), eval_tables.end());
   tables.push_back(runs_table(data));
 
   FiguresResult figures = write_figures(data, output.out_dir / "figures", options.figures);
@@ -156,18 +201,16 @@ ReportOutput write_report(const store::Store& store, const ReportOptions& option
     md << "# Report: " << data.name << "\n\nGenerated " << utc_now() << " by `attnlab report`.\n\n"
        << data_section(data, baseline);
     for (const auto& table : tables) {
+      if (is_evaluation(table)) continue;
       if (table.id == "efficiency" && !ablation) md << "## Ablation\n\n" << ablation_note << "\n\n";
+      if (table.id == "runs" && !eval_tables.empty()) {
+        md << evaluation_section(eval_tables, evaluation_gaps(data), figures);
+      }
       md << "## " << table.title << "\n\n" << to_markdown(table) << "\n";
     }
     md << "## Figures\n\n";
     for (const auto& f : figures.figures) {
-      if (f.rendered) {
-        md << "![" << f.caption << "](figures/" << f.id << ".png)\n\n*" << f.caption
-           << "* ([PDF](figures/" << f.id << ".pdf), [script](figures/" << f.id << ".gp))\n\n";
-      } else {
-        md << "- " << f.caption << ": not drawn; script `figures/" << f.id << ".gp`, data `figures/"
-           << f.id << ".dat`\n";
-      }
+      if (f.section.empty()) md << figure_markdown(f);
     }
     for (const auto& note : figures.notes) md << "\n> " << note << "\n";
     md << "\n" << method_section(data);

@@ -16,26 +16,17 @@
 #include "attnlab/spec/build_model.h"
 #include "attnlab/spec/run_spec.h"
 #include "attnlab/train/trainer.h"
+#include "../common/tiny_experiment.h"
 
 using namespace attnlab;
 namespace fs = std::filesystem;
 
 namespace {
 
-std::shared_ptr<plugin::PluginRegistry> plugins() {
-  static auto registry =
-      std::make_shared<plugin::PluginRegistry>(fs::path(ATTNLAB_BINARY_DIR) / "plugins");
-  return registry;
-}
+std::shared_ptr<plugin::PluginRegistry> plugins() { return test::built_plugins(); }
 
 fs::path experiment_file() {
-  setenv("ATTNLAB_SHARED", ATTNLAB_SHARED_DIR, 0);
-  const auto dir = fs::temp_directory_path() / "attnlab_mqar_test";
-  fs::create_directories(dir);
-  const auto file = dir / "mqar_tiny.yaml";
-  std::ofstream(file) << "defaults:\n  - model: tiny\n  - data: mqar\n  - train: smoke\n"
-                         "  - attention: dense\n  - _self_\nseed: 0\n";
-  return file;
+  return test::write_experiment({"attnlab_mqar_test", "mqar_tiny", "mqar", "dense", 0, ""});
 }
 
 // The one spec of the tiny MQAR experiment with `overrides` after the base ones.
@@ -47,8 +38,7 @@ spec::RunSpec spec_with(std::vector<std::string> overrides) {
       "data.padded_vocab_size=128", "data.mqar.pairs=4", "data.mqar.queries=4",
       "data.mqar.gaps=[8,20,36]", "data.mqar.train_sequences=2000", "data.mqar.val_sequences=32"};
   all.insert(all.end(), overrides.begin(), overrides.end());
-  auto specs = spec::build_run_specs(
-      {experiment_file().string(), all, {fs::path(ATTNLAB_SOURCE_DIR) / "experiments"}}, plugins());
+  auto specs = test::build_specs(experiment_file(), all);
   spec::check_runnable(specs);
   return specs.front();
 }

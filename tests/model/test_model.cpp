@@ -138,6 +138,10 @@ TEST_CASE("the decoder equals its naive fp64 recomputation", "[model]") {
   auto ref = decoder_ref(*m, idx);
   REQUIRE(ours.sizes() == ref.sizes());
   CHECK(torch::allclose(ours, ref, 1e-6, 1e-6));
+  const int64_t n = 1 + torch::randint(13, {1}).item<int64_t>();
+  INFO("forward_tail of the last " << n << " positions");
+  CHECK(torch::allclose(m->forward_tail(idx, n), ref.narrow(1, 13 - n, n), 1e-6, 1e-6));
+  CHECK_THROWS_WITH(m->forward_tail(idx, 14), Catch::Contains("must be in [1, 13]"));
 }
 
 TEST_CASE("the decoder is causal and its loss reaches every parameter", "[model]") {

@@ -1,5 +1,5 @@
-// Cell formats of the report tables: CSV fields quoted per RFC 4180 (only when they must be)
-// and p-values at three decimals, "<0.001" below 0.001.
+// Cell formats of the report tables: CSV fields quoted per RFC 4180 (only when they must be),
+// p-values at three decimals, "<0.001" below 0.001, and byte sizes from B to GiB.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
@@ -66,4 +66,15 @@ TEST_CASE("p-values: three decimals, \"<0.001\" strictly below 0.001") {
     REQUIRE(std::regex_match(text, std::regex("[01]\\.[0-9]{3}")));
     CHECK(std::fabs(std::stod(text) - p) <= 0.0005 + 1e-12);
   }
+}
+
+TEST_CASE("byte sizes: B below 1 KiB, then KiB, MiB and GiB") {
+  FreshRng fresh;
+  INFO("seed " << fresh.seed);
+  std::uniform_int_distribution<int> small(0, 1023);
+  const int b = small(fresh.engine);
+  CHECK(cells::bytes(b) == std::to_string(b) + " B");
+  CHECK(cells::bytes(1024.0 * 3 + 512) == "3.5 KiB");
+  CHECK(cells::bytes(1024.0 * 1024 * 7.3) == "7.3 MiB");
+  CHECK(cells::bytes(1024.0 * 1024 * 1024 * 1.5) == "1.50 GiB");
 }

@@ -65,6 +65,17 @@ TEST_CASE("cells that differ only in bookkeeping keys are an error", "[spec][nam
   CHECK_THROWS_WITH(spec::derive_run_names(cells, {}), Catch::Contains("train.log_every"));
 }
 
+TEST_CASE("eval.* never names a run: cells differing only there are an error", "[spec][names]") {
+  const auto named = spec::derive_run_names(
+      {cell({"attention=dense", "eval.tasks=[val_loss]"}, 1)},
+      {"attention=dense", "eval.tasks=[val_loss]", "eval.batches=2"});
+  CHECK(named.at(0) == "attention=dense,seed=1");
+  const std::vector<config::ResolvedConfig> cells = {cell({"eval.batches=1"}, 0),
+                                                     cell({"eval.batches=2"}, 0)};
+  CHECK_THROWS_WITH(spec::derive_run_names(cells, {}),
+                    Catch::Contains("eval.batches") && Catch::Contains("cannot change a run"));
+}
+
 TEST_CASE("long names are bounded and stay distinct", "[spec][names]") {
   const std::string long_value(400, 'x');
   const auto names = spec::derive_run_names(

@@ -15,34 +15,22 @@
 #include "attnlab/plugin/registry.h"
 #include "attnlab/spec/build_model.h"
 #include "attnlab/spec/run_spec.h"
+#include "../common/tiny_experiment.h"
 
 using namespace attnlab;
 namespace fs = std::filesystem;
 
 namespace {
 
-std::shared_ptr<plugin::PluginRegistry> plugins() {
-  static auto registry =
-      std::make_shared<plugin::PluginRegistry>(fs::path(ATTNLAB_BINARY_DIR) / "plugins");
-  return registry;
-}
+std::shared_ptr<plugin::PluginRegistry> plugins() { return test::built_plugins(); }
 
 // An experiment file in a fresh folder: the smoke defaults plus `body` (after _self_).
 fs::path experiment_file(const std::string& name, const std::string& body) {
-  setenv("ATTNLAB_SHARED", ATTNLAB_SHARED_DIR, 0);
-  const auto dir = fs::temp_directory_path() / "attnlab_spec_test";
-  fs::create_directories(dir);
-  const auto file = dir / (name + ".yaml");
-  std::ofstream(file) << "defaults:\n  - model: tiny\n  - data: fineweb_sample\n"
-                         "  - train: smoke\n  - attention: dense\n  - _self_\n"
-                         "seed: 0\n" << body;
-  return file;
+  return test::write_experiment({"attnlab_spec_test", name, "fineweb_sample", "dense", 0, body});
 }
 
 std::vector<spec::RunSpec> specs_of(const fs::path& file, std::vector<std::string> overrides = {}) {
-  return spec::build_run_specs(
-      {file.string(), std::move(overrides), {fs::path(ATTNLAB_SOURCE_DIR) / "experiments"}},
-      plugins());
+  return test::build_specs(file, std::move(overrides));
 }
 
 // The ConfigError that building (and checking) `file` with `overrides` raises.

@@ -5,10 +5,10 @@
 #include <torch/types.h>
 
 #include <cstdint>
-#include <functional>
 #include <vector>
 
 #include "attnlab/data/mqar.h"
+#include "attnlab/eval/logits_fn.h"
 #include "attnlab/model/decoder.h"
 
 namespace attnlab::eval {
@@ -24,9 +24,6 @@ struct MqarAccuracy {
   int64_t correct = 0, total = 0;   // over every query
   double accuracy() const { return total ? double(correct) / double(total) : 0.0; }
 };
-
-// int64 token ids [B, T] -> logits [B, T, V] (any device, any floating dtype).
-using LogitsFn = std::function<torch::Tensor(const torch::Tensor& idx_BT)>;
 
 // Eval-stream sequences 0 .. n_sequences-1 of `options`, in batches of batch_size (the last
 // may be smaller), scored through `logits_of`. Throws std::invalid_argument on n_sequences or

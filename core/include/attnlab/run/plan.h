@@ -1,6 +1,7 @@
 // The plan of an experiment, printed by `attnlab run --dry-run` and `attnlab config show`
 // before any check that needs this machine: for each cell its run name, parameters, FLOPs per
-// token, tokens per step and total training FLOPs (and its status in the store, when known).
+// token, tokens per step and total training FLOPs (and its status in the store, when known),
+// then the eval tasks the runs are evaluated on after training (eval.tasks).
 #pragma once
 #include <map>
 #include <ostream>

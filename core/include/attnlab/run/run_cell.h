@@ -1,5 +1,6 @@
 // Trains one checked RunSpec: builds its model and data loaders and the trainer, records what
-// the run is (parameters, FLOPs, plugin hash) and streams its metrics into the sink.
+// the run is (parameters, FLOPs, plugin hash) and streams its metrics into the sink; returns
+// the trained model with the result, for the evaluation after training (eval_runs.h).
 #pragma once
 #include <atomic>
 #include <filesystem>
@@ -27,7 +28,12 @@ struct CellOptions {
   std::filesystem::path peak_flops_cache;
 };
 
-train::TrainResult run_cell(const spec::RunSpec& spec, plugin::PluginRegistry& plugins,
-                            train::MetricsSink& sink, const CellOptions& options);
+struct CellResult {
+  train::TrainResult train;
+  model::Decoder model{nullptr};  // the trained model, still on its device (to evaluate it)
+};
+
+CellResult run_cell(const spec::RunSpec& spec, plugin::PluginRegistry& plugins,
+                    train::MetricsSink& sink, const CellOptions& options);
 
 }  // namespace attnlab::run

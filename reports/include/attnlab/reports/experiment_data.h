@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "attnlab/reports/eval_data.h"
 #include "attnlab/store/store.h"
 
 namespace attnlab::reports {
@@ -52,6 +53,7 @@ struct RunData {
   // The last value of each attn/<statistic> metric (the variants' statistics, the attention
   // entropy), mean over layers, by statistic name without the prefix.
   std::map<std::string, double> final_attention_stats;
+  RunEvals evals;  // the last eval/* rows (`attnlab eval`), each nullopt when absent
 
   bool finished() const { return record.status == "finished"; }
 };

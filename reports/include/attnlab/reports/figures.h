@@ -1,9 +1,11 @@
 // The report's figures, drawn by gnuplot: loss curves per arm (mean line, min–max band over
-// seeds), the attention entropy (attn/entropy) per arm the same way, the final val loss bar chart per arm with error bars, throughput and memory against
-// sequence length per plugin (from `attnlab bench`), and per-layer/head gate heatmaps for arms
-// that log gates (gates_<arm name as a file stem>), and for isoFLOP runs the final val loss
-// against parameters per budget and variant with its parabola fit (isoflop). Each figure is <id>.png and <id>.pdf with
-// <id>.gp and <id>.dat beside them.
+// seeds), the attention entropy (attn/entropy) per arm the same way, the final val loss bar
+// chart per arm with error bars, throughput and memory against sequence length per plugin (from
+// `attnlab bench`), per-layer/head gate heatmaps for arms that log gates (gates_<arm name as a
+// file stem>), for isoFLOP runs the final val loss against parameters per budget and variant
+// with its parabola fit (isoflop), and the evaluation figures (eval_figures.h: loss against
+// position, MQAR accuracy against gap, passkey heatmaps). Each figure is <id>.png and <id>.pdf
+// with <id>.gp and <id>.dat beside them.
 #pragma once
 #include <filesystem>
 #include <string>
@@ -22,6 +24,7 @@ struct Figure {
   std::string id;         // file stem, e.g. "loss_val"
   std::string caption;    // one line for report.md
   bool rendered = false;  // PNG and PDF written (else only .gp and .dat)
+  std::string section;    // "evaluation": shown in report.md's Evaluation section; "": Figures
 };
 
 struct FiguresResult {

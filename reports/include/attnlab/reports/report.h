@@ -1,7 +1,10 @@
 // `attnlab report`: the whole report of one experiment. Writes into the output directory:
-//   report.md                        tables, figures and the data behind every number
+//   report.md                        tables, figures and the data behind every number; an
+//                                    Evaluation section when runs have eval/* rows
 //   tables.tex                       every table, \input-able (needs \usepackage{booktabs})
-//   tables/<id>.{md,tex,csv}         main, ablation, efficiency, runs
+//   tables/<id>.{md,tex,csv}         main, ablation, efficiency, runs, attention_stats,
+//                                    isoflop, eval_val_loss, eval_position_loss, eval_mqar,
+//                                    eval_passkey (those with data)
 //   figures/<id>.{png,pdf,gp,dat}    see figures.h
 #pragma once
 #include <filesystem>

@@ -37,8 +37,9 @@ std::optional<Table> ablation_table(const ExperimentData& data);
 // for): rows naming arms or plugins the experiment has no runs of, listed with its arms.
 std::string ablation_unavailable(const ExperimentData& data);
 
-// Per arm: peak memory, tokens/s, MFU, step time, parameters, FLOPs per token, and the steps
-// and tokens needed to reach the baseline's final val loss.
+// Per arm: peak memory, tokens/s, MFU, step time, parameters, FLOPs per token, the steps
+// and tokens needed to reach the baseline's final val loss, and from eval/generation (when some
+// run has it) the KV-cache bytes per token, the peak cache bytes and generation tokens/s.
 Table efficiency_table(const ExperimentData& data, const std::string& baseline);
 
 // Per arm: final val loss and tokens/s next to the last value of every attention statistic the
@@ -51,6 +52,21 @@ std::optional<Table> attention_stats_table(const ExperimentData& data);
 // reference variant at the same budget (dense when present) and the FLOPs the runs used
 // against the budget. nullopt when no finished run has a budget.
 std::optional<Table> isoflop_table(const ExperimentData& data);
+
+// The Evaluation section's tables (eval_data.h), one per eval that some finished run logged;
+// rows: the arms that have it, baseline first; every number the mean ± sample std over the
+// arm's finished runs (their last row of the eval):
+//   eval_val_loss       held-out loss and perplexity, each with Δ vs the baseline (95% Welch
+//                       CI) and Welch's p, as the main table
+//   eval_position_loss  loss at the first, middle and last position bucket, Δ at the last
+//   eval_mqar           MQAR accuracy per gap and overall
+//   eval_passkey        passkey accuracy, one row per (arm, context length), columns depths
+// Empty when no finished run has any eval; a table's notes name the arms it leaves out.
+std::vector<Table> evaluation_tables(const ExperimentData& data, const std::string& baseline);
+
+// One sentence naming the arms none of whose finished runs has any eval/* row, their runs and
+// the command that adds them; empty when there are none.
+std::vector<std::string> evaluation_gaps(const ExperimentData& data);
 
 // The step where a val/loss curve first reaches `target`, interpolated linearly between the
 // two evals around the crossing; nullopt when it never does.
