@@ -16,13 +16,15 @@ namespace attnlab::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "--experiment NAME [--out DIR] [--db PATH] [--format md,tex,csv] [--baseline ARM] "
+    "--experiment NAME [--out DIR] [--db PATH] [--format md,tex,csv,json,metrics]\n"
+    "       [--baseline ARM] "
     "[--logx]\n       attnlab report --run ID --config [--db PATH]\n"
     "       attnlab report --timing-metrics\n\n"
     "Writes report.md (tables, figures, the data behind every number), tables.tex (booktabs,\n"
     "\\input-able), tables/{main,ablation,efficiency,runs}.{md,tex,csv} (and eval_{val_loss,\n"
     "position_loss,mqar,passkey} when runs have eval/* rows: attnlab eval) and\n"
-    "figures/*.{png,pdf,gp,dat} (gnuplot; without it only the .gp/.dat). Statistics use\n"
+    "figures/*.{png,pdf,gp,dat} (gnuplot; without it only the .gp/.dat); with --format\n"
+    "json,metrics also report.json and metrics.csv for notebooks. Statistics use\n"
     "finished runs grouped into arms (runs whose configs differ only in their seeds and\n"
     "bookkeeping keys): mean ± sample std over an arm's seeds, Welch's t-test and 95% CI of\n"
     "Δ vs the baseline arm. The ablation table's rows come from the config key report.ablation_rows.";
@@ -50,7 +52,10 @@ int cmd_report(const Args& args) {
       "db", po::value<std::string>()->default_value(default_db_path()),
       "results store (env ATTNLAB_DB)")("format",
                                         po::value<std::string>()->default_value("md,tex,csv"),
-                                        "table formats: subset of md,tex,csv")(
+                                        "what to write: subset of md,tex,csv (the tables; md "
+                                        "also report.md), json (report.json: every table, "
+                                        "arms, samples) and metrics (metrics.csv: every logged "
+                                        "metric of every run)")(
       "baseline", po::value<std::string>(),
       "arm every Δ is taken against: an arm name, or a plugin with one arm (default: "
       "report.baseline, else dense)")(
@@ -117,7 +122,7 @@ int cmd_report(const Args& args) {
   std::cout << "wrote " << output.files.size() << " files to " << output.out_dir.string() << ":\n";
   for (const auto& file : output.files) {
     const auto ext = file.extension();
-    if (ext == ".md" || ext == ".tex" || ext == ".csv" || ext == ".png") {
+    if (ext == ".md" || ext == ".tex" || ext == ".csv" || ext == ".png" || ext == ".json") {
       std::cout << "  " << file.string() << "\n";
     }
   }

@@ -140,7 +140,7 @@ int cmd_run(const Args& args) {
                      "Each run that finishes is then evaluated on its config's eval.tasks (e.g.\n"
                      "val_loss, position_loss, passkey, generation; the plan lists them per run),\n"
                      "stored as evals rows; a task that fails is printed and kept in run_info\n"
-                     "eval_error, the run stays finished (attnlab eval --help; docs/EVALUATION.md).\n"
+                     "eval_error; the run still finishes (attnlab eval --help; docs/EVALUATION.md).\n"
                      "Data-parallel: --nproc-per-node N trains each run with N ranks; --devices\n"
                      "0-7 --per-run 1 trains 8 runs side by side; under torchrun or srun the\n"
                      "ranks come from the environment (docs/DISTRIBUTED.md).\n"

@@ -100,7 +100,7 @@ int evaluate_finished_run(store::Store& db, int64_t run_id, int64_t step, model:
   }
   for (const auto& [what, message] : errors.items()) {
     std::fprintf(stderr,
-                 "%seval: %s failed (the run stays finished; `attnlab eval` reruns it): %s\n",
+                 "%seval: %s failed (the run is finished all the same; `attnlab eval` reruns it): %s\n",
                  log_prefix.c_str(), what.c_str(), message.get<std::string>().c_str());
   }
   if (!errors.empty()) db.set_run_info(run_id, kInfoEvalError, errors.dump());

@@ -201,16 +201,18 @@ bool claim(store::Store& db, const store::RunRecord& run) {
 
 enum class Outcome { Finished, Failed, Preempted };
 
-// The finished run's eval.tasks on the trainer's model, stored at its last step (rank 0 alone;
-// the other ranks wait for the next cell). Nothing here fails the run: it is finished.
+// The trained run's eval.tasks on the trainer's model, stored at its last step (rank 0 alone;
+// the other ranks wait for the next cell). Runs before the run is marked finished, so a process
+// killed mid-evaluation leaves it resumable: the rerun loads the final checkpoint, trains no step
+// and evaluates again. Nothing here fails the run.
 void evaluate_after_training(store::Store& db, const Pending& p, CellResult& result) {
   const auto prefix = "[" + p.run.name + "] ";
   try {
     evaluate_finished_run(db, p.run.id, result.train.steps, result.model, p.spec->cell.tree,
                           prefix);
   } catch (const std::exception& e) {  // e.g. the store refused the rows
-    std::fprintf(stderr, "%seval not stored (the run stays finished; rerun it with `attnlab "
-                         "eval`): %s\n", prefix.c_str(), error_message(e).c_str());
+    std::fprintf(stderr, "%seval not stored (the run is finished all the same; rerun it "
+                         "with `attnlab eval`): %s\n", prefix.c_str(), error_message(e).c_str());
   }
 }
 
@@ -226,8 +228,8 @@ Outcome train_claimed(store::Store& db, const Pending& p, const ExperimentReques
                         "stopped by a signal after step " + std::to_string(result.train.steps));
       return Outcome::Preempted;
     }
-    db.set_run_status(p.run.id, "finished");
     evaluate_after_training(db, p, result);
+    db.set_run_status(p.run.id, "finished");
     return Outcome::Finished;
   } catch (const std::exception& e) {
     const auto message = error_message(e);

@@ -8,6 +8,7 @@
 #include <optional>
 #include <sstream>
 
+#include "attnlab/reports/data_exports.h"
 #include "attnlab/reports/experiment_data.h"
 #include "attnlab/reports/tables.h"
 #include "cells.h"
@@ -126,13 +127,15 @@ std::string evaluation_section(const std::vector<Table>& tables,
 
 }  // namespace
 
+const std::set<std::string> kFormats = {"md", "tex", "csv", "json", "metrics"};
+
 std::set<std::string> parse_formats(const std::string& list) {
   std::set<std::string> out;
   std::stringstream in(list);
   for (std::string item; std::getline(in, item, ',');) {
-    if (item != "md" && item != "tex" && item != "csv") {
+    if (!kFormats.count(item)) {
       throw ReportError("--format: unknown format '" + item + "' in '" + list +
-                        "' (expected a comma-separated subset of md,tex,csv)");
+                        "' (expected a comma-separated subset of md,tex,csv,json,metrics)");
     }
     out.insert(item);
   }
@@ -195,6 +198,11 @@ ReportOutput write_report(const store::Store& store, const ReportOptions& option
     latex += "\n" + to_latex(table);
   }
   if (wants("tex")) emit("tables.tex", latex);
+  if (wants("json")) emit("report.json", report_json(data, baseline, tables, output.notes).dump(2));
+  if (wants("metrics")) {
+    write_metrics_csv(store, data, output.out_dir / "metrics.csv");
+    output.files.push_back(output.out_dir / "metrics.csv");
+  }
 
   if (wants("md")) {
     std::ostringstream md;

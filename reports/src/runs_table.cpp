@@ -13,6 +13,7 @@ Table runs_table(const ExperimentData& data) {
                   "Code version", "Message"};
   table.data_header = {"run_id", "run",    "variant",        "arm",          "seed",   "status",
                        "steps",  "tokens", "final_val_loss", "code_version", "message"};
+  table.data_text_columns = {"run", "variant", "arm", "status", "code_version", "message"};
   for (const auto& run : data.runs) {
     const auto& r = run.record;
     const std::string tokens = run.tokens_seen ? cells::count(*run.tokens_seen) : cells::kNone;

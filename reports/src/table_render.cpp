@@ -18,6 +18,8 @@ std::string markdown_escape(const std::string& text) {
   return out;
 }
 
+}  // namespace
+
 std::string csv_field(const std::string& text) {
   if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
   std::string out = "\"";
@@ -27,8 +29,6 @@ std::string csv_field(const std::string& text) {
   }
   return out + "\"";
 }
-
-}  // namespace
 
 std::string latex_escape(const std::string& text) {
   static const std::pair<const char*, const char*> kMap[] = {{"\\", "\\textbackslash{}"},

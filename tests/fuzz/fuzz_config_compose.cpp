@@ -36,13 +36,27 @@ bool safe_relative_path(const std::string& path) {
   return path.size() > 5 && path.compare(path.size() - 5, 5, ".yaml") == 0;
 }
 
-// Writes the experiment and the "### path" files into `dir`; returns the experiment's path.
+// Whether `relative` can be written as a file under `dir`: no earlier file stands where one
+// of its folders would go ("a.yaml" then "a.yaml/b.yaml") and no folder where it would go.
+bool free_for_file(const fs::path& dir, const std::string& relative) {
+  fs::path at = fuzz::scratch_dir() / dir;
+  for (const auto& part : fs::path(relative)) {
+    if (fs::is_regular_file(at)) return false;
+    at /= part;
+  }
+  return !fs::is_directory(at);
+}
+
+// Writes the experiment and the "### path" files into `dir` (a path that is unsafe or collides
+// with an earlier one is skipped); returns the experiment's path.
 fs::path write_files(const std::string& input, const fs::path& dir) {
   std::string name = "experiment.yaml";
   std::string text;
   size_t pos = 0;
   auto flush = [&] {
-    if (safe_relative_path(name)) fuzz::write_scratch((dir / name).string(), text.data(), text.size());
+    if (safe_relative_path(name) && free_for_file(dir, name)) {
+      fuzz::write_scratch((dir / name).string(), text.data(), text.size());
+    }
     text.clear();
   };
   while (pos < input.size()) {

@@ -47,7 +47,7 @@ void store_eval_results(store::Store& db, int64_t run_id, int64_t step,
 // each task runs alone, so one that cannot run (e.g. generation with a variant without
 // decoding) costs only its own row: each failure is printed to stderr and recorded in run_info
 // kInfoEvalError. Never throws for a failed task (only when the store cannot be written): the
-// run stays finished. Returns the number of failures.
+// run still finishes. Returns the number of failures.
 int evaluate_finished_run(store::Store& db, int64_t run_id, int64_t step, model::Decoder& model,
                           const nlohmann::json& tree, const std::string& log_prefix);
 

@@ -6,6 +6,7 @@
 //                                    isoflop, eval_val_loss, eval_position_loss, eval_mqar,
 //                                    eval_passkey (those with data)
 //   figures/<id>.{png,pdf,gp,dat}    see figures.h
+//   report.json, metrics.csv         with the formats json and metrics (data_exports.h)
 #pragma once
 #include <filesystem>
 #include <set>
@@ -30,6 +31,10 @@ struct ReportOutput {
   std::vector<std::filesystem::path> files;  // everything written, report.md first
   std::vector<std::string> notes;            // omitted tables/figures and why
 };
+
+// The formats --format accepts: md, tex and csv (the tables; md also report.md), json
+// (report.json) and metrics (metrics.csv).
+extern const std::set<std::string> kFormats;
 
 // Parses "--format md,tex,csv"; an unknown or empty format is a ReportError naming it.
 std::set<std::string> parse_formats(const std::string& list);

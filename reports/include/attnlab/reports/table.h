@@ -24,6 +24,9 @@ struct Table {
   // The CSV view: raw values, one row per display row; "" for missing.
   std::vector<std::string> data_header;
   std::vector<std::vector<std::string>> data_rows;
+  // Data columns that are names, never numbers, even when every value looks like one (a run
+  // named "7", a code version "1234567"): the JSON view keeps them as strings.
+  std::vector<std::string> data_text_columns;
 };
 
 std::string to_markdown(const Table& table);  // "| a | b |" pipe table plus notes
@@ -31,5 +34,6 @@ std::string to_latex(const Table& table);     // \begin{table}...\end{table}
 std::string to_csv(const Table& table);       // RFC 4180 quoting, data view
 
 std::string latex_escape(const std::string& text);
+std::string csv_field(const std::string& text);  // quoted when it holds , " or a line break
 
 }  // namespace attnlab::reports
