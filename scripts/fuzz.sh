@@ -14,7 +14,7 @@ seconds=${1:-60}
 [[ $seconds =~ ^[0-9]+$ && $seconds -gt 0 ]] || { echo "usage: $0 [SECONDS > 0]" >&2; exit 2; }
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build-fuzz
-read -ra targets <<< "${ATTNLAB_FUZZ_TARGETS:-config_compose override_parser tokenizer shard documents checkpoint_header}"
+read -ra targets <<< "${ATTNLAB_FUZZ_TARGETS:-config_compose override_parser tokenizer shard documents checkpoint_header safetensors_header}"
 read -ra extra_flags <<< "${ATTNLAB_FUZZ_FLAGS:-}"
 
 locked() {

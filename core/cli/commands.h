@@ -17,6 +17,9 @@ int cmd_data(const Args& args);     // tokenizers and shards: prepare, inspect, 
 int cmd_config(const Args& args);   // show / schema: composed configs without running
 int cmd_generate(const Args& args); // text from a trained run, decoding with a KV cache
 int cmd_eval(const Args& args);     // evaluation tasks of a trained run, stored as evals rows
+int cmd_serve(const Args& args);    // read-only web pages over the results store
+int cmd_export(const Args& args);   // a trained run as a Hugging Face safetensors folder
+int cmd_import(const Args& args);   // a Hugging Face Qwen3 folder as an attnlab checkpoint
 
 struct Command {
   const char* name;

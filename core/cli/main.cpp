@@ -23,6 +23,9 @@ const std::vector<Command>& all_commands() {
       {"config", "show a composed config or the schema of every key", cmd_config},
       {"generate", "continue a prompt with a trained run's model (KV cache, sampling)", cmd_generate},
       {"eval", "evaluate a trained run (loss by position, MQAR, passkey, ...)", cmd_eval},
+      {"serve", "read-only web pages: runs, live loss curves, arm comparison", cmd_serve},
+      {"export", "a trained run as a Hugging Face folder (model.safetensors, config.json)", cmd_export},
+      {"import", "a Hugging Face Qwen3 folder as an attnlab checkpoint (train.init_from)", cmd_import},
   };
   return commands;
 }

@@ -19,6 +19,7 @@ packages=(
   catch2
   libzstd-dev libzstd1 zlib1g-dev zlib1g
   libgloo-dev
+  libcpp-httplib-dev libcpp-httplib0.11 libssl-dev libssl3 libbrotli-dev libbrotli1
   pkgconf pkgconf-bin libpkgconf3
 )
 

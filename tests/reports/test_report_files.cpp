@@ -1,7 +1,8 @@
 // The files `attnlab report` writes for a synthetic store: report.md, tables in three formats,
 // figures (PNG/PDF magic), the install hint without gnuplot, and a LaTeX build of tables.tex.
 // The figure and LaTeX cases are hidden ([.gnuplot], [.pdflatex]): CTest runs each as its own
-// test through with_tool.sh, which decides what a missing tool means (skip, or fail under CI).
+// test through tests/common/with_tool.sh, which decides what a missing tool means (skip, or
+// fail under CI).
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
