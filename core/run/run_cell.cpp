@@ -91,11 +91,13 @@ void record_outcome(const spec::RunSpec& spec, const train::TrainResult& result,
                     train::MetricsSink& sink) {
   sink.info(metric::kInfoWallTimeS, result.wall_s);
   record_peak_memory(device, sink);
-  sink.info(metric::kInfoTokensPerSMean, result.tokens_per_s_mean);
-  if (peak_flops > 0 && result.tokens_per_s_mean > 0) {
-    sink.info(metric::kInfoMfuMean,
-              train::model_flops_utilisation(spec.flops_per_token, result.tokens_per_s_mean,
-                                             peak_flops * world_size(options)));
+  if (result.tokens_per_s_mean > 0) {  // 0: no step timed (train.steps=0, one step, a rerun)
+    sink.info(metric::kInfoTokensPerSMean, result.tokens_per_s_mean);
+    if (peak_flops > 0) {
+      sink.info(metric::kInfoMfuMean,
+                train::model_flops_utilisation(spec.flops_per_token, result.tokens_per_s_mean,
+                                               peak_flops * world_size(options)));
+    }
   }
   sink.info("tokens_seen", train_data.tokens_seen());
   sink.info("epochs", train_data.epoch());

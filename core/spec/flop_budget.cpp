@@ -14,7 +14,8 @@ std::string number(double value) {
   return buf;
 }
 
-// train.steps must be 0 (chosen) exactly when a budget is set.
+// train.steps must be 0 (chosen) exactly when a budget is set, or 0 (no training step: the
+// train.init_from weights are evaluated as they are) when the run starts from a checkpoint.
 void check_steps_key(const RunSpec& spec) {
   const auto& c = spec.cell;
   const bool budget = spec.train.flop_budget > 0;
@@ -25,10 +26,12 @@ void check_steps_key(const RunSpec& spec) {
                                   " chooses the steps; set train.steps=0 to let the budget "
                                   "choose them, or train.flop_budget=0 to fix them");
   }
-  if (!budget && spec.train.steps == 0) {
+  if (!budget && spec.train.steps == 0 && spec.train.init_from.empty()) {
     throw config::ConfigError("train.steps", c.origin_of("train.steps"),
-                              "is 0, which means 'chosen by train.flop_budget', but no budget is "
-                              "set; set train.steps >= 1 or train.flop_budget (training FLOPs)");
+                              "is 0, which needs train.init_from (evaluate those weights without "
+                              "training) or train.flop_budget (it chooses the steps); set "
+                              "train.steps >= 1, train.init_from=CHECKPOINT or "
+                              "train.flop_budget (training FLOPs)");
   }
 }
 

@@ -32,8 +32,9 @@ ConsoleSink::ConsoleSink(std::string prefix, int64_t total_steps, int64_t log_ev
 void ConsoleSink::log(int64_t step, const MetricValues& values) {
   if (!first_step_) first_step_ = step;
   if (const auto val = find(values, metric::kValLoss)) {
-    std::printf("%sstep %lld/%lld | val loss %.4f\n", prefix_.c_str(),
-                static_cast<long long>(step + 1), static_cast<long long>(total_steps_), *val);
+    const int64_t done = total_steps_ == 0 ? 0 : step + 1;  // train.steps=0: the loaded weights
+    std::printf("%sstep %lld/%lld | val loss %.4f\n", prefix_.c_str(), static_cast<long long>(done),
+                static_cast<long long>(total_steps_), *val);
   }
   if (find(values, metric::kTrainLoss) && shows_progress(step)) print_progress(step, values);
   std::fflush(stdout);

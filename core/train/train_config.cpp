@@ -87,7 +87,8 @@ config::SectionSchema train_schema() {
   s.owner = "trainer";
   s.keys = {
       {"steps", ValueType::Int, nullptr, 0, inf, {},
-       "optimizer steps; 0 = chosen by train.flop_budget"},
+       "optimizer steps; 0 = chosen by train.flop_budget, or, with train.init_from and no "
+       "budget, no step: the loaded weights are validated, checkpointed and evaluated as they are"},
       {"flop_budget", ValueType::Float, 0.0, 0.0, inf, {},
        "isoFLOP runs: the run's training FLOPs (all ranks); with train.steps=0 the steps are "
        "the budget / (FLOPs per token x tokens per step), rounded to whole steps, FLOPs per "

@@ -112,6 +112,7 @@ TrainResult Trainer::run() {
       break;
     }
   }
+  if (config_.steps == 0) keep_initial_weights(*optimizer.adamw, progress, result);
   if (config_.distill_gate && !result.preempted) {
     sink_.info(metric::kInfoFinalDistillLoss, result.final_distill_loss);
     sink_.info(metric::kInfoFinalDistillRecall, result.final_distill_recall);
@@ -134,6 +135,7 @@ TrainProgress Trainer::resume(torch::optim::AdamW& optimizer, TrainResult& resul
   const int64_t next_step = meta->progress.next_step;
   train_data_.seek(meta->progress.loader);
   result.resumed_from = next_step;
+  result.steps = next_step;  // the steps completed, also when the checkpoint is the last one
   sink_.truncate_after(next_step - 1);  // the interrupted run's later rows go
   sink_.note("resumed from the checkpoint at step " + std::to_string(next_step));
   return meta->progress;
@@ -147,6 +149,16 @@ void Trainer::initialise_weights() {
              std::to_string(from.step) + " of its run)" +
              (keep_own.empty() ? "" : "; the " + std::to_string(keep_own.size()) +
                                           " gate parameters keep their fresh initialisation"));
+}
+
+// train.steps=0 (with train.init_from, spec/flop_budget.cpp): the loaded weights are the run's
+// result, validated and checkpointed as step 0. A rerun resumed from that checkpoint validates
+// again and keeps it.
+void Trainer::keep_initial_weights(const torch::optim::Optimizer& optimizer,
+                                   const TrainProgress& progress, TrainResult& result) {
+  result.final_val_loss = validate(0);
+  sink_.log(0, {{metric::kValLoss, result.final_val_loss}});
+  if (result.resumed_from < 0) save_checkpoint(optimizer, progress);
 }
 
 Trainer::StepStats Trainer::forward_backward(int64_t step, Optimizer& optimizer, RankSync& sync) {

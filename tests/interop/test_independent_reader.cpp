@@ -8,7 +8,8 @@
 // with rope_theta, GQA by repeat_kv, causal softmax, SwiGLU, final norm, tied LM head) — and its
 // mean cross-entropy over the validation tokens attnlab's val_loss reads equals the stored
 // eval/val_loss within fp32 tolerance (1e-6 relative). Also `attnlab export` refuses a
-// non-empty folder, and `attnlab import` writes a checkpoint a run starts from (init_from).
+// non-empty folder, and `attnlab import` writes a checkpoint a run starts from (init_from), or
+// evaluates as it is (train.steps=0) with the original run's losses to the last bit.
 #include <torch/torch.h>
 
 #include <catch2/catch.hpp>
@@ -157,28 +158,43 @@ std::pair<double, int64_t> validation_loss(const Qwen3& m, const json& tree, int
   return {sum / double(count), count};
 }
 
+const std::vector<std::string> kOverrides = {
+    "attention=dense",      "model.n_layer=2",       "model.init_std=0.3", "train.lr=0.03",
+    "train.warmup_steps=0", "eval.tasks=[val_loss]", "eval.batches=2"};
+
+struct ExportedRun {
+  fs::path db, hf;  // the store and the exported folder
+  store::RunRecord run;
+};
+
+// The smoke run of kOverrides trained 3 steps by the CLI into dir/interop.db, exported to dir/hf.
+ExportedRun train_and_export(const fs::path& dir) {
+  ExportedRun e{dir / "interop.db", dir / "hf", {}};
+  run_cli_ok(small_run_args("run", e.db, kOverrides, 3));
+  e.run = stored_runs(e.db, "smoke").at(0);
+  run_cli_ok({"export", "smoke/" + e.run.name, "--format", "safetensors", "--out", e.hf.string(),
+              "--db", e.db.string()});
+  return e;
+}
+
+json stored_eval(const fs::path& db, int64_t run_id, const std::string& name) {
+  const auto rows = store::Store(db.string()).evals(run_id, name);
+  REQUIRE(!rows.empty());
+  return json::parse(rows.back().value_json);
+}
+
 }  // namespace
 
 TEST_CASE("an exported dense run read by an independent reader gives attnlab's val_loss",
           "[interop][independent]") {
   const auto dir = fresh_run_dir("interop_independent");
-  const auto db = dir / "interop.db";
-  const std::vector<std::string> overrides = {
-      "attention=dense",      "model.n_layer=2",       "model.init_std=0.3", "train.lr=0.03",
-      "train.warmup_steps=0", "eval.tasks=[val_loss]", "eval.batches=2"};
-  run_cli_ok(small_run_args("run", db, overrides, 3));
-  const auto run = stored_runs(db, "smoke").at(0);
+  const auto [db, out, run] = train_and_export(dir);
   const auto target = "smoke/" + run.name;
-  const auto out = dir / "hf";
-  run_cli_ok(
-      {"export", target, "--format", "safetensors", "--out", out.string(), "--db", db.string()});
 
   const Qwen3 m{json::parse(read_all(out / "config.json")),
                 read_f32_tensors(out / "model.safetensors")};
   CHECK(m.config["architectures"] == json{"Qwen3ForCausalLM"});
-  const auto stored = store::Store(db.string()).evals(run.id, "eval/val_loss");
-  REQUIRE(!stored.empty());
-  const auto expected = json::parse(stored.back().value_json);
+  const auto expected = stored_eval(db, run.id, "eval/val_loss");
   const auto [loss, tokens] = validation_loss(m, json::parse(run.config_json), 2);
   INFO("independent " << std::setprecision(12) << loss << " over " << tokens << " tokens, attnlab "
                       << expected.dump());
@@ -194,8 +210,53 @@ TEST_CASE("an exported dense run read by an independent reader gives attnlab's v
   const auto imported = run_cli_ok({"import", out.string(), "--out", ckpt.string()});
   CHECK_THAT(imported.out, Contains("plugin dense"));
   // the imported checkpoint starts a run of the same model (train.init_from)
-  auto from_import = overrides;
+  auto from_import = kOverrides;
   from_import.push_back("train.init_from=" + ckpt.string());
   const auto started = run_cli_ok(small_run_args("run", dir / "from_import.db", from_import, 1));
   CHECK_THAT(started.out + started.err, Contains("initialised the weights from " + ckpt.string()));
+}
+
+// Issue 20's "import ... to initialise evaluation": the export imported back and trained for
+// train.steps=0 from it is a finished run whose weights are the original's to the last bit (fp32
+// round trip), so its validation loss, stored eval/val_loss and export equal the original's
+// exactly; `attnlab eval` and `attnlab report` take it like any run.
+TEST_CASE("an imported export evaluates as a run of no step with the original's val_loss",
+          "[interop][eval_imported]") {
+  const auto dir = fresh_run_dir("interop_eval_imported");
+  const auto original = train_and_export(dir);
+  const auto ckpt = dir / "imported.ckpt";
+  run_cli_ok({"import", original.hf.string(), "--out", ckpt.string()});
+  auto no_step = kOverrides;
+  no_step.push_back("train.init_from=" + ckpt.string());
+  const auto db = dir / "imported.db";
+  const auto trained = run_cli_ok(small_run_args("train", db, no_step, 0));
+  CHECK_THAT(trained.out, Contains("step 0/0 | val loss"));
+  const auto run = stored_runs(db, "smoke").at(0);
+  CHECK(run.status == "finished");
+  CHECK(store::Store(db.string()).run_info(run.id).count("tokens_per_s_mean") == 0);  // no step
+
+  const auto trained_val = store::Store(original.db.string()).metric(original.run.id, "val/loss");
+  const auto imported_val = store::Store(db.string()).metric(run.id, "val/loss");
+  REQUIRE(imported_val.size() == 1);
+  CHECK(imported_val[0].step == 0);
+  CHECK(imported_val[0].value == trained_val.back().value);  // bit-exact, no tolerance
+  const auto expected = stored_eval(original.db, original.run.id, "eval/val_loss");
+  const auto rows = store::Store(db.string()).evals(run.id, "eval/val_loss");
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].step == 0);
+  INFO("original " << expected.dump() << ", imported " << rows[0].value_json);
+  CHECK(json::parse(rows[0].value_json)["loss"].get<double>() == expected["loss"].get<double>());
+  CHECK(json::parse(rows[0].value_json)["tokens"] == expected["tokens"]);
+
+  const auto target = "smoke/" + run.name;
+  const auto evaluated = run_cli_ok({"eval", target, "--db", db.string()});
+  CHECK(stored_eval(db, run.id, "eval/val_loss")["loss"].get<double>() ==
+        expected["loss"].get<double>());
+  const auto hf = dir / "hf_again";
+  run_cli_ok({"export", target, "--format", "safetensors", "--out", hf.string(), "--db",
+              db.string()});
+  CHECK(read_all(hf / "model.safetensors") == read_all(original.hf / "model.safetensors"));
+  run_cli_ok({"report", "--experiment", "smoke", "--out", (dir / "report").string(), "--db",
+              db.string()});
+  CHECK_THAT(read_all(dir / "report" / "report.md"), Contains(run.name));
 }

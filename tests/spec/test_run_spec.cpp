@@ -215,6 +215,18 @@ TEST_CASE("train.flop_budget and train.steps must agree", "[spec][budget][checks
   CHECK(std::string(tiny.what()).find("train.flop_budget=1000") != std::string::npos);  // origin
 }
 
+TEST_CASE("train.steps=0 without a budget needs train.init_from", "[spec][budget][checks]") {
+  const auto file = experiment_file("no_step", "");
+  const auto refused = error_of(file, {"train.steps=0"});
+  CHECK(refused.key() == "train.steps");
+  CHECK(refused.message().find("needs train.init_from") != std::string::npos);
+  const auto spec = specs_of(file, {"train.steps=0", "train.init_from=/some/run/step_1.ckpt"});
+  REQUIRE(spec.size() == 1);
+  CHECK(spec.front().train.steps == 0);
+  CHECK(spec.front().total_flops(1) == 0.0);
+  CHECK_NOTHROW(spec::check_runnable(spec));
+}
+
 TEST_CASE("a config of today's defaults has the identity a run recorded before the new keys had",
           "[spec][identity]") {
   // Each key of neutral_defaults, at its schema default, must drop out of the identity.

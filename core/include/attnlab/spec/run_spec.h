@@ -61,8 +61,8 @@ std::vector<RunSpec> build_run_specs(const SpecRequest& request,
 
 // train.flop_budget: sets spec.train.steps (and train.steps in spec.cell.tree) to the whole
 // number of steps whose training FLOPs at `world_size` ranks come nearest the budget, and
-// spec.budget_steps_exact. Checks train.steps: 0 exactly when a budget is set. Throws
-// config::ConfigError at the key.
+// spec.budget_steps_exact. Checks train.steps: 0 exactly when a budget is set, or without a
+// budget when train.init_from is set (a run of no step). Throws config::ConfigError at the key.
 void apply_flop_budget(RunSpec& spec, int world_size);
 
 // Everything else a run needs before it starts, for every spec: this build supports its

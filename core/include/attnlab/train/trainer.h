@@ -90,6 +90,9 @@ class Trainer {
   TrainProgress resume(torch::optim::AdamW& optimizer, TrainResult& result);
   // Loads train.init_from's weights (the gate's parameters keep theirs under distill_gate).
   void initialise_weights();
+  // train.steps=0: validates the loaded weights at step 0 and checkpoints them (a fresh start).
+  void keep_initial_weights(const torch::optim::Optimizer& optimizer,
+                            const TrainProgress& progress, TrainResult& result);
   // Forward and backward over grad_accum micro-batches, gradients agreed over ranks, clipped.
   // The variants' auxiliary losses are added with weight aux_loss_weight; under distill_gate
   // only the gate distillation loss is back-propagated (the LM loss is measured).
