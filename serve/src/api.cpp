@@ -98,21 +98,23 @@ nlohmann::json runs_json(const store::Store& store, const std::string& experimen
 nlohmann::json metrics_json(const store::Store& store, int64_t run_id, int64_t since) {
   const auto record = find_run(store, run_id);
   nlohmann::json curves = nlohmann::json::object();
+  int64_t steps_done = 0;  // the last train/loss (kCurveMetrics[0]) step
   for (const char* name : kCurveMetrics) {
+    const auto stored = store.metric(run_id, name);
+    if (name == kCurveMetrics[0] && !stored.empty()) steps_done = stored.back().step + 1;
     auto points = nlohmann::json::array();
-    for (const auto& p : store.metric(run_id, name)) {
+    for (const auto& p : stored) {
       const int64_t step = p.step + 1;  // stored 0-based: steps completed, as the report counts
       if (step >= since && std::isfinite(p.value)) points.push_back({step, p.value});
     }
     curves[name] = points;
   }
-  const auto train = store.metric(run_id, kCurveMetrics[0]);
   const auto total = total_steps(nlohmann::json::parse(record.config_json, nullptr, false));
   nlohmann::json run = {{"id", record.id},
                         {"experiment", record.experiment},
                         {"name", record.name},
                         {"status", record.status},
-                        {"step", train.empty() ? 0 : train.back().step + 1},
+                        {"step", steps_done},
                         {"total_steps", total ? nlohmann::json(*total) : nlohmann::json()}};
   return {{"run", run}, {"curves", curves}};
 }
